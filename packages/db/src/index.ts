@@ -1,0 +1,2 @@
+export { applyMigrations, createMigration, readMigrations } from './migrations.ts';
+export { dropDatabase, ensureDatabase, withDatabase } from './databases.ts';

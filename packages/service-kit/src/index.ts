@@ -1,0 +1,18 @@
+export { commonEnvironment, parseEnvironment } from './environment.ts';
+export { requireAdmin, requireViewer } from './authz.ts';
+export { assertId, badInput, conflict, ErrorCode, forbidden, graphQLError, isId, notFound, unauthenticated } from './errors.ts';
+export { maskUnexpectedErrors } from './errorMasking.ts';
+export { createHttpHandler, HttpError, listen, sendJson, type RouteHandler } from './httpServer.ts';
+export {
+  INTERNAL_CONTEXT_HEADER,
+  signInternalContext,
+  verifyInternalContext,
+  type InternalContext,
+  type Viewer,
+} from './internalContext.ts';
+export { createLogger, type Logger } from './logger.ts';
+export { loadSchemaFile } from './schemaFile.ts';
+export { closeOnSignals } from './shutdown.ts';
+export { startSubgraph, type RunningService, type SubgraphDefinition, type SubgraphRuntime } from './subgraph.ts';
+export { parseInput } from './validation.ts';
+export type { ServiceModule } from './serviceModule.ts';
