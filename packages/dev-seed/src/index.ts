@@ -49,7 +49,9 @@ export const seedReviews = seedProducts.flatMap((product, p) => {
   return Array.from({ length: count }, (_, k) => {
     const author = customers[(p + k) % customers.length]!;
     const text = reviewTexts[(p + k) % reviewTexts.length]!;
-    return { id: seedId(`review:${product.sku}:${k}`), productId: product.id, authorId: author.id, ...text };
+    // Fixed dates, so "newest first" is the same on every machine.
+    const createdAt = new Date(Date.UTC(2026, 8, 1 + ((p * 3 + k * 7) % 28), 12));
+    return { id: seedId(`review:${product.sku}:${k}`), productId: product.id, authorId: author.id, createdAt, ...text };
   });
 });
 
@@ -67,7 +69,7 @@ export const seedOrders = seedUsers
         userId: user.id,
         status: 'CONFIRMED' as const,
         currency: 'EUR',
-        createdAt: new Date(Date.UTC(2026, 9, 1 + u * 3 + n)),
+        placedAt: new Date(Date.UTC(2026, 9, 1 + u * 3 + n)),
         lines,
       };
     }),

@@ -6,8 +6,10 @@ const clientCodes = new Set([
   'BAD_USER_INPUT',
   'NOT_FOUND',
   'UNAUTHENTICATED',
+  'INVALID_CREDENTIALS',
   'FORBIDDEN',
   'CONFLICT',
+  'SERVICE_UNAVAILABLE',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -16,24 +18,33 @@ const clientCodes = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+/** Extension keys a client may see; others (serviceName, stacktrace, exception) stay inside. */
+const publicExtensions = ['code', 'field'] as const;
+
+/** The gateway's message when a subgraph cannot be reached: say so, without its address. */
+const unreachable = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|request to .* failed|fetch failed/i;
+
 /**
  * Apollo's formatError hook: errors we raised on purpose pass through; anything else (a Prisma
- * error with SQL in it, a TypeError) is logged in full and shown as a bare internal error, so
- * stack traces, SQL and internal URLs never reach a client.
+ * error with SQL in it, a TypeError, a subgraph's address) is logged in full and shown as a
+ * bare internal error, so stack traces, SQL and internal URLs never reach a client.
  */
 export function maskUnexpectedErrors(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && clientCodes.has(code)) {
-      const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
-    }
-    logger.error({ err: (error as { originalError?: unknown }).originalError ?? error, path: formatted.path }, 'unexpected error');
-    return {
-      message: 'Internal server error',
+    const where = {
       ...(formatted.path ? { path: formatted.path } : {}),
       ...(formatted.locations ? { locations: formatted.locations } : {}),
-      extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
+    if (typeof code === 'string' && clientCodes.has(code)) {
+      const extensions: Record<string, unknown> = {};
+      for (const key of publicExtensions) if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
+      return { message: formatted.message, ...where, extensions };
+    }
+    logger.error({ err: (error as { originalError?: unknown }).originalError ?? error, path: formatted.path }, 'unexpected error');
+    if (unreachable.test(formatted.message)) {
+      return { message: 'A service needed for this request is unavailable; try again shortly', ...where, extensions: { code: 'SERVICE_UNAVAILABLE' } };
+    }
+    return { message: 'Internal server error', ...where, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
 }

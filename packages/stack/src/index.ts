@@ -1,0 +1,2 @@
+export { services } from './services.ts';
+export { startInProcessStack, type InProcessStack } from './inProcessStack.ts';

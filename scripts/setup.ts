@@ -1,0 +1,48 @@
+/**
+ * Prepares every service's database: checks the backing services, creates each database if
+ * missing, applies its migrations and seeds the development data. Idempotent; `npm start` runs
+ * it first, and docker-compose runs it as a one-shot container.
+ */
+import { fileURLToPath } from 'node:url';
+import { applyMigrations, ensureDatabase, withDatabase } from '@mercado/db';
+import { backingServices, missingBackingServices } from './lib/backingServices.ts';
+import { environment, redact } from './lib/environment.ts';
+import { services } from '@mercado/stack';
+
+export const databaseUrl = (service: string) => withDatabase(environment.POSTGRES_URL, `mercado_${service}`);
+
+export async function checkBackingServices(): Promise<void> {
+  const missing = await missingBackingServices(backingServices(environment));
+  if (missing.length === 0) return;
+  console.error('\nMercado needs these services, which do not answer:\n');
+  for (const m of missing) console.error(`  ✗ ${m.name} at ${redact(m.url)}: ${m.reason}`);
+  console.error(
+    '\nStart them, for example with Docker:   docker compose up -d postgres redis rabbitmq' +
+      '\nor point POSTGRES_URL, REDIS_URL, AMQP_URL at running ones (see README, "Environment").\n',
+  );
+  process.exit(1);
+}
+
+export async function setupDatabases(log: (line: string) => void = console.log): Promise<void> {
+  for (const service of services) {
+    const url = databaseUrl(service.name);
+    const created = await ensureDatabase(url);
+    const applied = await applyMigrations(url, service.migrationsDir);
+    const db = service.createDb(url);
+    try {
+      const seeded = await service.seed(db);
+      log(
+        `  ${service.name.padEnd(10)} ${created ? 'created' : 'exists '}  ` +
+          `${applied.length ? `applied ${applied.length} migration(s)` : 'migrations up to date'}  seeded ${seeded}`,
+      );
+    } finally {
+      await db.$disconnect();
+    }
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await checkBackingServices();
+  console.log('Preparing databases:');
+  await setupDatabases();
+}

@@ -1,0 +1,92 @@
+/**
+ * `npm start`: checks the backing services, prepares the databases, starts every subgraph and
+ * then the gateway as child processes with prefixed, readable logs, prints what is up where,
+ * and stops everything on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { environment } from './lib/environment.ts';
+import { services } from '@mercado/stack';
+import { formatLogLine } from './lib/logLines.ts';
+import { checkBackingServices, databaseUrl, setupDatabases } from './setup.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const children: Array<{ name: string; child: ChildProcess }> = [];
+let stopping = false;
+
+function run(name: string, entry: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => console.log(formatLogLine(name, line)));
+  }
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(formatLogLine(name, `exited (${signal ?? `code ${code}`}); stopping everything`));
+    void stopAll(1);
+  });
+  children.push({ name, child });
+  return child;
+}
+
+async function waitForHealth(name: string, url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (stopping) return;
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${name} did not become healthy at ${url} within ${timeoutMs / 1000} s`);
+}
+
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  const exits = children
+    .filter(({ child }) => child.exitCode === null && child.signalCode === null)
+    .map(({ child }) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const { child } of children) child.kill('SIGTERM');
+  await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 10_000))]);
+  process.exit(code);
+}
+
+process.once('SIGINT', () => {
+  console.log('\nStopping Mercado…');
+  void stopAll(0);
+});
+process.once('SIGTERM', () => void stopAll(0));
+
+await checkBackingServices();
+console.log('Preparing databases:');
+await setupDatabases();
+
+const host = environment.HOST;
+const table: Array<[string, string]> = [];
+await Promise.all(
+  services.map(async (service) => {
+    run(service.name, `subgraphs/${service.name}/src/main.ts`, {
+      PORT: String(service.defaultPort),
+      HOST: host,
+      DATABASE_URL: databaseUrl(service.name),
+    });
+    const base = `http://${host}:${service.defaultPort}`;
+    await waitForHealth(service.name, `${base}/health`);
+    table.push([service.name, `${base}/graphql`]);
+  }),
+);
+
+const gatewayBase = `http://${host === '0.0.0.0' ? 'localhost' : host}:${environment.GATEWAY_PORT}`;
+run('gateway', 'gateway/src/main.ts', { PORT: String(environment.GATEWAY_PORT), HOST: host });
+await waitForHealth('gateway', `${gatewayBase}/health`);
+
+table.sort(([a], [b]) => services.findIndex((s) => s.name === a) - services.findIndex((s) => s.name === b));
+const rows: Array<[string, string]> = [['gateway', `${gatewayBase}/graphql`], ...table];
+console.log('\n  Mercado is up\n');
+for (const [name, url] of rows) console.log(`  ${name.padEnd(10)} ${url}`);
+console.log(`\n  Open ${gatewayBase}/graphql in a browser for Apollo Sandbox.`);
+console.log('  Sign in as alice@mercado.dev / alice-password (more in README). Ctrl-C stops everything.\n');

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { ErrorCode, graphQLError, parseInput } from '@mercado/service-kit';
+import type { Db } from '../db.ts';
+import { Prisma, type User as UserRow } from '../generated/prisma/client.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+
+/** A user as the rest of the service sees it: the password hash never leaves this module. */
+export type User = Omit<UserRow, 'passwordHash'>;
+
+/** Not one of service-kit's codes: login is the only place it means something. */
+export const INVALID_CREDENTIALS = 'INVALID_CREDENTIALS';
+// One message for an unknown email and a wrong password, so the answer reveals neither.
+const invalidCredentials = () => graphQLError(INVALID_CREDENTIALS as never, 'Email or password is incorrect');
+
+const omitHash = { passwordHash: true } as const;
+
+const email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254, 'email is at most 254 characters')
+  .pipe(z.email('email is not a valid email address'));
+
+const registration = z.object({
+  email,
+  name: z.string().trim().min(1, 'name is required').max(100, 'name is at most 100 characters'),
+  password: z.string().min(10, 'password is at least 10 characters').max(200, 'password is at most 200 characters'),
+});
+
+const emailTaken = () =>
+  graphQLError(ErrorCode.CONFLICT, 'An account with this email already exists; sign in instead', { field: 'email' });
+
+/** One query for any number of ids; the result is in the order of `ids`, null where unknown. */
+export async function usersByIds(db: Db, ids: readonly string[]): Promise<Array<User | null>> {
+  const rows = await db.user.findMany({ where: { id: { in: [...ids] } }, omit: omitHash });
+  const byId = new Map(rows.map((u) => [u.id, u]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** Creates a customer. CONFLICT when the email (compared lower-cased) is taken. */
+export async function registerUser(db: Db, input: unknown): Promise<User> {
+  const data = parseInput(registration, input);
+  // Checked before hashing so a duplicate costs no Argon2 work; the unique index catches races.
+  if (await db.user.findUnique({ where: { email: data.email }, select: { id: true } })) throw emailTaken();
+  const passwordHash = await hashPassword(data.password);
+  try {
+    return await db.user.create({
+      data: { email: data.email, name: data.name, role: 'customer', passwordHash },
+      omit: omitHash,
+    });
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw emailTaken();
+    throw error;
+  }
+}
+
+/** The user with this email and password, or INVALID_CREDENTIALS after the same work either way. */
+export async function authenticate(db: Db, rawEmail: string, password: string): Promise<User> {
+  const row = await db.user.findUnique({ where: { email: rawEmail.trim().toLowerCase() } });
+  const matches = await verifyPassword(row?.passwordHash ?? null, password);
+  if (!row || !matches) throw invalidCredentials();
+  const { passwordHash: _hash, ...user } = row;
+  return user;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { parseInput } from '@mercado/service-kit';
+import type { Db } from '../db.ts';
+
+/** What the graph exposes of a product's stock. */
+export interface Stock {
+  available: number;
+  reserved: number;
+}
+
+const MAX_RESTOCK = 100_000;
+
+/** Mirrors the CHECK constraints in the migration, so bad levels fail as input errors first. */
+const stockLevel = z.number().int('stock levels are whole units').min(0, 'stock levels cannot be negative');
+
+// An object so the BAD_USER_INPUT error names the field.
+const restockInput = z.object({
+  quantity: z
+    .number()
+    .int('quantity must be a whole number')
+    .min(1, 'quantity must be at least 1')
+    .max(MAX_RESTOCK, `quantity must be at most ${MAX_RESTOCK}`),
+});
+
+/** Stock of a product inventory has never stocked, or of an id that cannot exist. */
+export const zeroStock = (): Stock => ({ available: 0, reserved: 0 });
+
+/** One query for any number of product ids; in the order of `ids`, zeros where there is no row. */
+export async function stockByProductIds(db: Db, productIds: readonly string[]): Promise<Stock[]> {
+  const rows = await db.stockItem.findMany({
+    where: { productId: { in: [...productIds] } },
+    select: { productId: true, available: true, reserved: true },
+  });
+  const byId = new Map(rows.map(({ productId, ...stock }) => [productId, stock]));
+  return productIds.map((id) => byId.get(id) ?? zeroStock());
+}
+
+/**
+ * Adds `quantity` units to the product's available stock, creating the row on first restock.
+ * A single INSERT ... ON CONFLICT DO UPDATE SET available = available + n, so concurrent
+ * restocks never lose an update (no read-modify-write).
+ *
+ * Inventory cannot yet tell whether `productId` exists in the catalog (that arrives with the
+ * catalog's integration events), so restocking an unknown product creates a row for it.
+ */
+export async function restock(db: Db, productId: string, quantity: number): Promise<Stock> {
+  const { quantity: n } = parseInput(restockInput, { quantity });
+  // Raw SQL rather than Prisma's upsert: Prisma emits a native upsert only under conditions
+  // it checks itself; its fallback (select, then insert or update) races on a first restock.
+  const [row] = await db.$queryRaw<Stock[]>`
+    INSERT INTO "StockItem" ("productId", "available", "reserved", "updatedAt")
+    VALUES (${productId}::uuid, ${n}, 0, now())
+    ON CONFLICT ("productId") DO UPDATE
+      SET "available" = "StockItem"."available" + EXCLUDED."available", "updatedAt" = now()
+    RETURNING "available", "reserved"`;
+  return row!;
+}
+
+/**
+ * Creates a stock row for each product that has none; existing rows keep their levels, so
+ * running it again never undoes sales or restocks. Returns how many rows were created.
+ */
+export async function createMissingStock(db: Db, items: ReadonlyArray<{ productId: string; available: number }>): Promise<number> {
+  const data = items.map((item) => ({ productId: item.productId, available: parseInput(stockLevel, item.available), reserved: 0 }));
+  const { count } = await db.stockItem.createMany({ data, skipDuplicates: true });
+  return count;
+}

@@ -1,0 +1,16 @@
+import { fileURLToPath } from 'node:url';
+import type { ServiceModule } from '@mercado/service-kit';
+import { createDb, type Db } from './db.ts';
+import { seed } from './seed.ts';
+import { startInventory } from './service.ts';
+
+export { createDb, type Db, seed, startInventory };
+
+export const inventoryService: ServiceModule<Db> = {
+  name: 'inventory',
+  defaultPort: 4003,
+  migrationsDir: fileURLToPath(new URL('../../../prisma/inventory/migrations', import.meta.url)),
+  createDb,
+  seed: async (db) => `${await seed(db)} stock items`,
+  start: startInventory,
+};
