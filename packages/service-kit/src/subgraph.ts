@@ -1,5 +1,5 @@
 import { ApolloServer, type BaseContext } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { DocumentNode } from 'graphql';
@@ -45,7 +45,8 @@ export async function startSubgraph<TContext extends BaseContext>(
     schema: buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers }),
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors(runtime.logger),
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    // No Apollo Studio here: inline tracing would only cost time per request.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
     logger: runtime.logger,
   });
   await apollo.start();
