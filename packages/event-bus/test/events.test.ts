@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import amqplib from 'amqplib';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  appendToOutbox,
+  connectToBroker,
+  EventConsumer,
+  listParked,
+  newEvent,
+  OutboxRelay,
+  parsePayload,
+  redriveParked,
+  type AmqpConnectionManager,
+  type IntegrationEvent,
+} from '../src/index.ts';
+import { amqpUrl, brokerNamespace, closeBrokerConnections, createEventDatabases, silent, sqlTx, transactionOn, waitFor, type SqlTx } from './harness.ts';
+
+type Databases = Awaited<ReturnType<typeof createEventDatabases>>;
+
+let dbs: Databases;
+const ns = brokerNamespace(['replica']);
+const connectionName = `${ns.prefix}-conn`;
+const open: Array<{ stop(): Promise<void> } | AmqpConnectionManager> = [];
+
+beforeAll(async () => {
+  dbs = await createEventDatabases();
+});
+afterEach(async () => {
+  for (const x of open.splice(0).reverse()) await ('stop' in x ? x.stop() : x.close());
+});
+afterAll(async () => {
+  await dbs?.drop();
+  await ns.cleanup();
+});
+
+/** The source side: change an item and record the event in the same transaction. */
+async function updateItem(id: string, value: number): Promise<void> {
+  const client = await dbs.producer.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ version: number }>(
+      `INSERT INTO "Item" (id, value, version) VALUES ($1, $2, 1)
+       ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, version = "Item".version + 1 RETURNING version`,
+      [id, value],
+    );
+    await appendToOutbox(sqlTx(client), newEvent('test', 'ItemChanged', id, rows[0]!.version, { value }));
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+
+let failFor = new Set<string>();
+function startConsumer(connection: AmqpConnectionManager) {
+  const consumer = new EventConsumer<SqlTx>({
+    consumer: 'replica',
+    connection,
+    names: ns.names,
+    logger: silent,
+    maxDeliveries: 3,
+    transaction: transactionOn(dbs.consumer),
+    handlers: {
+      'test.ItemChanged': async (event, tx) => {
+        const { value } = parsePayload(z.object({ value: z.number().int() }), event);
+        if (failFor.has(event.aggregateId)) throw new Error(`cannot apply ${event.aggregateId} right now`);
+        await tx.$executeRaw`
+          INSERT INTO "ItemReplica" (id, value, version) VALUES (${event.aggregateId}, ${value}, ${event.version})
+          ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, applied = "ItemReplica".applied + 1
+          WHERE "ItemReplica".version < EXCLUDED.version`;
+      },
+    },
+  });
+  return consumer;
+}
+
+async function startPipeline() {
+  const connection = connectToBroker(amqpUrl, silent, connectionName);
+  open.push(connection);
+  const consumer = startConsumer(connection);
+  await consumer.start();
+  open.push(consumer);
+  const relay = new OutboxRelay({ databaseUrl: dbs.producerUrl, connection, names: ns.names, logger: silent, publishTimeoutMs: 30_000 });
+  await relay.start();
+  open.push(relay);
+  return { consumer, relay };
+}
+
+const rows = async (pool: pg.Pool, sql: string) => (await pool.query(sql)).rows;
+const sourceState = () => rows(dbs.producer, 'SELECT id, value, version FROM "Item" ORDER BY id');
+const replicaState = () => rows(dbs.consumer, 'SELECT id, value, version FROM "ItemReplica" ORDER BY id');
+const inboxCount = async () => Number((await rows(dbs.consumer, 'SELECT count(*) AS n FROM "InboxEvent"'))[0].n);
+const outboxCount = async () => Number((await rows(dbs.producer, 'SELECT count(*) AS n FROM "OutboxEvent"'))[0].n);
+
+async function publishRaw(event: IntegrationEvent | string, routingKey = 'test.ItemChanged'): Promise<void> {
+  const connection = await amqplib.connect(amqpUrl);
+  const ch = await connection.createConfirmChannel();
+  ch.publish(ns.names.exchange, routingKey, Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)), {
+    persistent: true,
+    messageId: typeof event === 'string' ? 'raw' : event.id,
+  });
+  await ch.waitForConfirms();
+  await connection.close();
+}
+
+describe('integration events', () => {
+  it('replicates 1,000 updates with no loss while the broker connection is closed mid-stream', async () => {
+    const { consumer } = await startPipeline();
+    const items = Array.from({ length: 50 }, (_, i) => `item-${String(i).padStart(2, '0')}`);
+    const writer = (async () => {
+      for (let n = 0; n < 1000; n++) await updateItem(items[n % items.length]!, n);
+    })();
+    await waitFor(async () => consumer.appliedCount >= 200, 30_000, '200 events applied');
+    const closed = await closeBrokerConnections(connectionName);
+    expect(closed).toBeGreaterThan(0);
+    await writer;
+    await waitFor(async () => (await inboxCount()) === 1000, 60_000, 'all 1,000 events in the inbox');
+    expect(await replicaState()).toEqual(await sourceState());
+    expect(await outboxCount()).toBe(1000);
+    expect(await rows(dbs.producer, 'SELECT id FROM "OutboxEvent" WHERE "publishedAt" IS NULL')).toEqual([]);
+  });
+
+  it('applies a redelivered event once and never goes back to an older version', async () => {
+    const { consumer } = await startPipeline();
+    const id = 'ordered';
+    const v = (version: number, value: number) => ({ ...newEvent('test', 'ItemChanged', id, version, { value }) });
+    const v2 = v(2, 20);
+    const before = consumer.appliedCount;
+    for (const event of [v2, v2, v(1, 10), v(3, 30), v2]) await publishRaw(event);
+    await waitFor(async () => consumer.appliedCount - before === 3, 10_000, 'three distinct events applied');
+    expect(await rows(dbs.consumer, `SELECT value, version, applied FROM "ItemReplica" WHERE id = '${id}'`)).toEqual([
+      { value: 30, version: 3, applied: 2 }, // v2 inserted, v3 applied; v1 and the copies of v2 had no effect
+    ]);
+  });
+
+  it('still delivers an event, with one effect, when the relay dies between confirm and commit', async () => {
+    const connection = connectToBroker(amqpUrl, silent, connectionName);
+    open.push(connection);
+    const consumer = startConsumer(connection);
+    await consumer.start();
+    open.push(consumer);
+    await updateItem('crash', 1);
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/relayThatDies.ts', import.meta.url)), dbs.producerUrl, amqpUrl, ns.prefix], { stdio: 'inherit' });
+    const signal = await new Promise((resolve) => child.once('exit', (_code, sig) => resolve(sig)));
+    expect(signal).toBe('SIGKILL');
+    expect(await rows(dbs.producer, `SELECT "publishedAt" FROM "OutboxEvent" WHERE "aggregateId" = 'crash'`)).toEqual([{ publishedAt: null }]);
+
+    const relay = new OutboxRelay({ databaseUrl: dbs.producerUrl, connection, names: ns.names, logger: silent });
+    await relay.start();
+    open.push(relay);
+    await waitFor(async () => (await rows(dbs.producer, `SELECT 1 FROM "OutboxEvent" WHERE "aggregateId" = 'crash' AND "publishedAt" IS NOT NULL`)).length === 1, 10_000, 'republished');
+    await waitFor(async () => (await replicaState()).some((r) => r.id === 'crash'), 10_000, 'applied');
+    await new Promise((r) => setTimeout(r, 300)); // time for a second copy to arrive, if it were to count
+    expect(await rows(dbs.consumer, `SELECT value, version, applied FROM "ItemReplica" WHERE id = 'crash'`)).toEqual([{ value: 1, version: 1, applied: 1 }]);
+  });
+
+  it('parks poison and failing messages with their reason while valid events keep flowing, and redrives them', async () => {
+    failFor = new Set(['cursed']);
+    const { consumer } = await startPipeline();
+    await publishRaw('{ this is not json');
+    await updateItem('cursed', 7);
+    for (let i = 0; i < 20; i++) await updateItem(`flowing-${i}`, i);
+    await waitFor(async () => (await replicaState()).filter((r) => r.id.startsWith('flowing-')).length === 20, 20_000, 'valid events applied');
+    await waitFor(async () => (await listParked(amqpUrl, ns.names, 'replica')).length === 2, 20_000, 'two parked');
+
+    const parked = await listParked(amqpUrl, ns.names, 'replica');
+    expect(parked.map((p) => p.reason).sort()).toEqual(['failed 3 times; last error: cannot apply cursed right now', 'message body is not JSON']);
+    expect(parked.every((p) => p.routingKey === 'test.ItemChanged')).toBe(true);
+    expect((await replicaState()).some((r) => r.id === 'cursed')).toBe(false);
+
+    failFor = new Set(); // the cause is fixed
+    const applied = consumer.appliedCount;
+    expect(await redriveParked(amqpUrl, ns.names, 'replica')).toBe(2);
+    await waitFor(async () => (await replicaState()).some((r) => r.id === 'cursed'), 10_000, 'cursed applied after redrive');
+    // The malformed one is parked again; the redriven good one applied once.
+    await waitFor(async () => (await listParked(amqpUrl, ns.names, 'replica')).length === 1, 10_000, 'malformed parked again');
+    expect(consumer.appliedCount - applied).toBe(1);
+    expect(await redriveParked(amqpUrl, ns.names, 'replica')).toBe(1);
+    expect(await rows(dbs.consumer, `SELECT applied FROM "ItemReplica" WHERE id = 'cursed'`)).toEqual([{ applied: 1 }]);
+  });
+});

@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import amqplib from 'amqplib';
+import pg from 'pg';
+import { pino } from 'pino';
+import { dropDatabase, ensureDatabase, withDatabase } from '@mercado/db';
+import { topologyNames, type TopologyNames } from '../src/index.ts';
+
+const exec = promisify(execFile);
+export const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const postgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const silent = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+/**
+ * A producer database and a consumer database with the outbox/inbox tables every Mercado
+ * service has, and a small "Item" aggregate (source) and its replica (read model).
+ */
+export async function createEventDatabases() {
+  const id = randomBytes(5).toString('hex');
+  const producerUrl = withDatabase(postgresUrl, `mercado_test_${id}_producer`);
+  const consumerUrl = withDatabase(postgresUrl, `mercado_test_${id}_consumer`);
+  await ensureDatabase(producerUrl);
+  await ensureDatabase(consumerUrl);
+  const producer = new pg.Pool({ connectionString: producerUrl, max: 4 });
+  const consumer = new pg.Pool({ connectionString: consumerUrl, max: 8 });
+  await producer.query(`
+    CREATE TABLE "OutboxEvent" ("position" BIGSERIAL PRIMARY KEY, "id" UUID NOT NULL UNIQUE, "type" TEXT NOT NULL,
+      "source" TEXT NOT NULL, "aggregateId" TEXT NOT NULL, "version" INTEGER NOT NULL, "occurredAt" TIMESTAMPTZ NOT NULL,
+      "payload" JSONB NOT NULL, "publishedAt" TIMESTAMPTZ);
+    CREATE TABLE "Item" ("id" TEXT PRIMARY KEY, "value" INTEGER NOT NULL, "version" INTEGER NOT NULL);`);
+  await consumer.query(`
+    CREATE TABLE "InboxEvent" ("id" UUID PRIMARY KEY, "type" TEXT NOT NULL, "receivedAt" TIMESTAMPTZ NOT NULL);
+    CREATE TABLE "ItemReplica" ("id" TEXT PRIMARY KEY, "value" INTEGER NOT NULL, "version" INTEGER NOT NULL, "applied" INTEGER NOT NULL DEFAULT 1);`);
+  return {
+    producerUrl,
+    consumerUrl,
+    producer,
+    consumer,
+    async drop() {
+      await producer.end();
+      await consumer.end();
+      await dropDatabase(producerUrl);
+      await dropDatabase(consumerUrl);
+    },
+  };
+}
+
+/** Prisma's $executeRaw tagged template over a pg client, so tests need no generated client. */
+export function sqlTx(client: pg.PoolClient) {
+  return {
+    async $executeRaw(strings: TemplateStringsArray, ...values: unknown[]): Promise<number> {
+      const text = strings.reduce((acc, s, i) => acc + s + (i < values.length ? `$${i + 1}` : ''), '');
+      return (await client.query(text, values)).rowCount ?? 0;
+    },
+  };
+}
+export type SqlTx = ReturnType<typeof sqlTx>;
+
+export function transactionOn(pool: pg.Pool) {
+  return async <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(sqlTx(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+}
+
+/** A unique prefix for exchanges and queues, and a cleanup that deletes them. */
+export function brokerNamespace(consumers: string[]): { names: TopologyNames; prefix: string; cleanup: () => Promise<void> } {
+  const prefix = `mercado-test-${randomBytes(4).toString('hex')}`;
+  const names = topologyNames(prefix);
+  return {
+    names,
+    prefix,
+    async cleanup() {
+      const connection = await amqplib.connect(amqpUrl);
+      const ch = await connection.createChannel();
+      for (const c of consumers) {
+        await ch.deleteQueue(names.queue(c));
+        await ch.deleteQueue(names.parkingLot(c));
+      }
+      await ch.deleteExchange(names.exchange);
+      await ch.deleteExchange(names.deadLetterExchange);
+      await connection.close();
+    },
+  };
+}
+
+/** Closes, broker-side, every connection whose client named itself `name` (rabbitmqctl). */
+export async function closeBrokerConnections(name: string): Promise<number> {
+  const { stdout } = await exec('rabbitmqctl', ['-q', 'list_connections', '--no-table-headers', 'pid', 'client_properties']);
+  const pids = stdout
+    .split('\n')
+    .filter((line) => line.includes(`"${name}"`))
+    .map((line) => line.split(/\s+/)[0]!)
+    .filter(Boolean);
+  for (const pid of pids) await exec('rabbitmqctl', ['-q', 'close_connection', pid, 'test: broker connection closed on purpose']);
+  return pids.length;
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
