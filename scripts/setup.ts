@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { applyMigrations, ensureDatabase, withDatabase } from '@mercado/db';
+import { declareTopology } from '@mercado/event-bus';
 import { backingServices, missingBackingServices } from './lib/backingServices.ts';
 import { environment, redact } from './lib/environment.ts';
 import { services } from '@mercado/stack';
@@ -21,6 +22,15 @@ export async function checkBackingServices(): Promise<void> {
       '\nor point POSTGRES_URL, REDIS_URL, AMQP_URL at running ones (see README, "Environment").\n',
   );
   process.exit(1);
+}
+
+/** Every consumer's queue, parking lot and bindings, before any service publishes. */
+export async function setupBroker(log: (line: string) => void = console.log): Promise<void> {
+  const consumers = services
+    .filter((s) => s.events?.handlers)
+    .map((s) => ({ name: s.name, routingKeys: Object.keys(s.events!.handlers!) }));
+  await declareTopology(environment.AMQP_URL, environment.EVENTS_PREFIX, consumers);
+  log(`  broker     exchange ${environment.EVENTS_PREFIX}.events, queues for ${consumers.map((c) => c.name).join(', ')}`);
 }
 
 export async function setupDatabases(log: (line: string) => void = console.log): Promise<void> {
@@ -43,6 +53,7 @@ export async function setupDatabases(log: (line: string) => void = console.log):
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await checkBackingServices();
-  console.log('Preparing databases:');
+  console.log('Preparing databases and broker:');
   await setupDatabases();
+  await setupBroker();
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { environment } from './lib/environment.ts';
 import { services } from '@mercado/stack';
 import { formatLogLine } from './lib/logLines.ts';
-import { checkBackingServices, databaseUrl, setupDatabases } from './setup.ts';
+import { checkBackingServices, databaseUrl, setupBroker, setupDatabases } from './setup.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const children: Array<{ name: string; child: ChildProcess }> = [];
@@ -62,8 +62,9 @@ process.once('SIGINT', () => {
 process.once('SIGTERM', () => void stopAll(0));
 
 await checkBackingServices();
-console.log('Preparing databases:');
+console.log('Preparing databases and broker:');
 await setupDatabases();
+await setupBroker();
 
 const host = environment.HOST;
 const table: Array<[string, string]> = [];
@@ -73,6 +74,8 @@ await Promise.all(
       PORT: String(service.defaultPort),
       HOST: host,
       DATABASE_URL: databaseUrl(service.name),
+      AMQP_URL: environment.AMQP_URL,
+      EVENTS_PREFIX: environment.EVENTS_PREFIX,
     });
     const base = `http://${host}:${service.defaultPort}`;
     await waitForHealth(service.name, `${base}/health`);

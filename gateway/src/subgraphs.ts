@@ -9,6 +9,7 @@ export const subgraphs = [
   { name: 'inventory', url: 'http://127.0.0.1:4003/graphql' },
   { name: 'orders', url: 'http://127.0.0.1:4004/graphql' },
   { name: 'reviews', url: 'http://127.0.0.1:4005/graphql' },
+  { name: 'payments', url: 'http://127.0.0.1:4006/graphql' },
 ] as const;
 
 export type SubgraphName = (typeof subgraphs)[number]['name'];

@@ -74,3 +74,24 @@ export const seedOrders = seedUsers
       };
     }),
   );
+
+/**
+ * Each customer's credit limit with payments, by user id. Payments records the past orders
+ * above as captured, so a limit is what the customer may still spend plus those orders' totals:
+ * Alice has 5000.00 EUR left, Bob 30.00 (so that his big orders decline), Carol 2000.00.
+ */
+export const seedCreditLimits: Record<string, number> = Object.fromEntries(
+  (
+    [
+      ['alice@mercado.dev', 500_000],
+      ['bob@mercado.dev', 3_000],
+      ['carol@mercado.dev', 200_000],
+    ] as const
+  ).map(([email, availableCents]) => {
+    const user = seedUsers.find((u) => u.email === email)!;
+    const pastCents = seedOrders
+      .filter((o) => o.userId === user.id)
+      .reduce((sum, o) => sum + o.lines.reduce((s, l) => s + l.quantity * l.unitPriceCents, 0), 0);
+    return [user.id, availableCents + pastCents];
+  }),
+);

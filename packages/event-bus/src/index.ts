@@ -6,3 +6,5 @@ export { appendToOutbox, OUTBOX_CHANNEL, type SqlTransaction } from './outbox.ts
 export { listParked, redriveParked, type ParkedMessage } from './parkingLot.ts';
 export { OutboxRelay, type OutboxRelayOptions } from './relay.ts';
 export { assertConsumerTopology, assertEventsExchange, topologyNames, type TopologyNames } from './topology.ts';
+export { declareTopology, deleteTopology } from './declareTopology.ts';
+export { startEventWorkers, type EventWorkersConfig, type RunningEventWorkers, type ServiceEvents } from './serviceEvents.ts';

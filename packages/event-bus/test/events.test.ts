@@ -112,15 +112,15 @@ describe('integration events', () => {
     const writer = (async () => {
       for (let n = 0; n < 1000; n++) await updateItem(items[n % items.length]!, n);
     })();
-    await waitFor(async () => consumer.appliedCount >= 200, 30_000, '200 events applied');
+    await waitFor(async () => consumer.appliedCount >= 200, 60_000, '200 events applied');
     const closed = await closeBrokerConnections(connectionName);
     expect(closed).toBeGreaterThan(0);
     await writer;
-    await waitFor(async () => (await inboxCount()) === 1000, 60_000, 'all 1,000 events in the inbox');
+    await waitFor(async () => (await inboxCount()) === 1000, 120_000, 'all 1,000 events in the inbox');
     expect(await replicaState()).toEqual(await sourceState());
     expect(await outboxCount()).toBe(1000);
     expect(await rows(dbs.producer, 'SELECT id FROM "OutboxEvent" WHERE "publishedAt" IS NULL')).toEqual([]);
-  });
+  }, 180_000);
 
   it('applies a redelivered event once and never goes back to an older version', async () => {
     const { consumer } = await startPipeline();
@@ -129,7 +129,7 @@ describe('integration events', () => {
     const v2 = v(2, 20);
     const before = consumer.appliedCount;
     for (const event of [v2, v2, v(1, 10), v(3, 30), v2]) await publishRaw(event);
-    await waitFor(async () => consumer.appliedCount - before === 3, 10_000, 'three distinct events applied');
+    await waitFor(async () => consumer.appliedCount - before === 3, 30_000, 'three distinct events applied');
     expect(await rows(dbs.consumer, `SELECT value, version, applied FROM "ItemReplica" WHERE id = '${id}'`)).toEqual([
       { value: 30, version: 3, applied: 2 }, // v2 inserted, v3 applied; v1 and the copies of v2 had no effect
     ]);

@@ -22,5 +22,8 @@ export const commonEnvironment = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('127.0.0.1'),
   /** Shared by the gateway and the subgraphs; signs the identity the gateway forwards. */
+  AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
+  /** Prefix of the broker's exchanges and queues; keeps environments apart on one broker. */
+  EVENTS_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('mercado'),
   INTERNAL_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').default('mercado-development-internal-secret-change-me'),
 };

@@ -16,3 +16,4 @@ export { closeOnSignals } from './shutdown.ts';
 export { startSubgraph, type RunningService, type SubgraphDefinition, type SubgraphRuntime } from './subgraph.ts';
 export { parseInput } from './validation.ts';
 export type { ServiceModule } from './serviceModule.ts';
+export { runService, type ServiceProcessEnvironment } from './runService.ts';

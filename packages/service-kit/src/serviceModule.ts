@@ -1,3 +1,4 @@
+import type { ServiceEvents } from '@mercado/event-bus';
 import type { RunningService, SubgraphRuntime } from './subgraph.ts';
 
 /**
@@ -13,4 +14,6 @@ export interface ServiceModule<TDb extends { $disconnect(): Promise<void> } = an
   /** Idempotent development data. Returns a one-line summary for the start-up log. */
   seed(db: TDb): Promise<string>;
   start(db: TDb, runtime: SubgraphRuntime): Promise<RunningService>;
+  /** Its integration events: outbox relay, replicated read models, rebuild hooks. */
+  events?: ServiceEvents<TDb>;
 }

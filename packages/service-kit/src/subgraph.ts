@@ -7,6 +7,7 @@ import { maskUnexpectedErrors } from './errorMasking.ts';
 import { createHttpHandler, HttpError, listen, sendJson, type RouteHandler } from './httpServer.ts';
 import { INTERNAL_CONTEXT_HEADER, verifyInternalContext, type InternalContext } from './internalContext.ts';
 import type { Logger } from './logger.ts';
+import { register as metricsRegistry } from 'prom-client';
 
 export interface SubgraphDefinition<TContext extends BaseContext> {
   name: string;
@@ -55,6 +56,11 @@ export async function startSubgraph<TContext extends BaseContext>(
     apollo,
     routes: {
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok', service: def.name }),
+      // Prometheus metrics: replication lag of its consumers, process figures.
+      'GET /metrics': async (_req, res) => {
+        res.writeHead(200, { 'content-type': metricsRegistry.contentType });
+        res.end(await metricsRegistry.metrics());
+      },
       ...def.routes,
     },
     context: async (req) => {

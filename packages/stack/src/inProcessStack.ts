@@ -1,4 +1,6 @@
-import { composeSupergraph, startGateway } from '@mercado/gateway';
+import { composeSupergraph, startGateway, type GatewayOptions } from '@mercado/gateway';
+import { randomBytes } from 'node:crypto';
+import { declareTopology, deleteTopology, startEventWorkers, type RunningEventWorkers } from '@mercado/event-bus';
 import { createLogger, type RunningService } from '@mercado/service-kit';
 import { createTestDatabase, testInternalSecret, type TestDatabase } from '@mercado/service-kit/testing';
 import { services } from './services.ts';
@@ -8,6 +10,10 @@ export interface InProcessStack {
   subgraphs: Record<string, RunningService>;
   /** Each service's database URL, for tests that check state behind the API. */
   databaseUrls: Record<string, string>;
+  /** Each service's outbox relay and event consumer, when events are on. */
+  events: Record<string, RunningEventWorkers>;
+  /** Prefix of this stack's exchanges and queues on the broker. */
+  eventsPrefix: string;
   /** SQL statements each service has run since the last `resetQueryLog()`. */
   queries: Record<string, string[]>;
   resetQueryLog(): void;
@@ -18,16 +24,36 @@ export interface InProcessStack {
  * Every subgraph and the gateway in this process, each on port 0 and on its own fresh,
  * uniquely named databases, seeded with the development data. `close()` drops the databases.
  */
-export async function startInProcessStack(opts: { seed?: boolean; logLevel?: string } = {}): Promise<InProcessStack> {
+export async function startInProcessStack(
+  opts: {
+    seed?: boolean;
+    logLevel?: string;
+    /** Overrides some of the gateway's options (limits, rate limit, production, ...). */
+    gateway?: Partial<GatewayOptions>;
+    /** Integration events over the real broker, under a unique prefix (default on). */
+    events?: boolean;
+  } = {},
+): Promise<InProcessStack> {
   const logLevel = opts.logLevel ?? process.env.LOG_LEVEL ?? 'silent';
   const queries: Record<string, string[]> = {};
   const closers: Array<() => Promise<unknown>> = [];
   const subgraphs: Record<string, RunningService> = {};
   const databaseUrls: Record<string, string> = {};
+  const events: Record<string, RunningEventWorkers> = {};
+  const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const eventsPrefix = `mercado-test-${randomBytes(4).toString('hex')}`;
+  const consumers = services
+    .filter((s) => s.events?.handlers)
+    .map((s) => ({ name: s.name, routingKeys: Object.keys(s.events!.handlers!) }));
   const close = async () => {
     for (const fn of closers.reverse()) await fn().catch(() => {});
   };
   try {
+    if (opts.events !== false) {
+      // Queues first: an event published before its consumer connects must have somewhere to go.
+      await declareTopology(amqpUrl, eventsPrefix, consumers);
+      closers.push(() => deleteTopology(amqpUrl, eventsPrefix, consumers.map((c) => c.name)));
+    }
     for (const service of services) {
       const database: TestDatabase = await createTestDatabase(service.name, service.migrationsDir);
       closers.push(database.drop);
@@ -43,6 +69,16 @@ export async function startInProcessStack(opts: { seed?: boolean; logLevel?: str
       });
       closers.push(running.close);
       subgraphs[service.name] = running;
+      if (opts.events !== false) {
+        const workers = await startEventWorkers(service, db, {
+          amqpUrl,
+          prefix: eventsPrefix,
+          databaseUrl: database.url,
+          logger: createLogger(service.name, logLevel),
+        });
+        closers.push(workers.close);
+        events[service.name] = workers;
+      }
     }
     const gateway = await startGateway({
       supergraphSdl: composeSupergraph(),
@@ -52,12 +88,15 @@ export async function startInProcessStack(opts: { seed?: boolean; logLevel?: str
       production: false,
       logger: createLogger('gateway', logLevel),
       port: 0,
+      ...opts.gateway,
     });
     closers.push(gateway.close);
     return {
       gateway,
       subgraphs,
       databaseUrls,
+      events,
+      eventsPrefix,
       queries,
       resetQueryLog: () => Object.values(queries).forEach((q) => (q.length = 0)),
       close,

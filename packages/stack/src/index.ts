@@ -1,2 +1,3 @@
 export { services } from './services.ts';
 export { startInProcessStack, type InProcessStack } from './inProcessStack.ts';
+export { rebuildReadModel, type RebuildOptions } from './rebuild.ts';

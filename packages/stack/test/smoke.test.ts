@@ -44,6 +44,6 @@ describe('through the gateway', () => {
     expect(products.every((e: any) => typeof e.node.stock.available === 'number' && e.node.reviews.length >= 2)).toBe(true);
     const counts = selectCounts(stack);
     // catalog: the page and its count; inventory: one; reviews: reviews + averages; accounts: the authors.
-    expect(counts).toEqual({ catalog: 2, inventory: 1, reviews: 2, accounts: 1, orders: 0 });
+    expect(counts).toEqual({ catalog: 2, inventory: 1, reviews: 2, accounts: 1, orders: 0, payments: 0 });
   });
 });

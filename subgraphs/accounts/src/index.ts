@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ServiceModule } from '@mercado/service-kit';
 import { createDb, type Db } from './db.ts';
+import { accountsEvents } from './events/index.ts';
 import { JWKS_PATH, TOKEN_AUDIENCE, TOKEN_ISSUER } from './domain/tokens.ts';
 import { INVALID_CREDENTIALS } from './domain/users.ts';
 import { seed } from './seed.ts';
@@ -20,4 +21,5 @@ export const accountsService: ServiceModule<Db> = {
     const { environment } = await import('./environment.ts');
     return startAccounts(db, runtime, { tokenTtlSeconds: environment.TOKEN_TTL_SECONDS });
   },
+  events: accountsEvents,
 };

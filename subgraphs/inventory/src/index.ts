@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ServiceModule } from '@mercado/service-kit';
 import { createDb, type Db } from './db.ts';
+import { inventoryEvents } from './events/index.ts';
 import { seed } from './seed.ts';
 import { startInventory } from './service.ts';
 
@@ -13,4 +14,5 @@ export const inventoryService: ServiceModule<Db> = {
   createDb,
   seed: async (db) => `${await seed(db)} stock items`,
   start: startInventory,
+  events: inventoryEvents,
 };

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { InternalContext, Viewer } from '@mercado/service-kit';
 import type { Db } from './db.ts';
+import { purchasedBy } from './domain/purchases.ts';
 import { averageRatings, newestReviewsBy, reviewsByIds, type PageKey, type Review } from './domain/reviews.ts';
 
 export interface ReviewsContext {
@@ -11,6 +12,8 @@ export interface ReviewsContext {
   reviewsByProduct: DataLoader<PageKey, Review[], string>;
   reviewsByAuthor: DataLoader<PageKey, Review[], string>;
   averageRatingByProduct: DataLoader<string, number | null>;
+  /** Keyed `customerId:productId`. */
+  purchased: DataLoader<string, boolean>;
 }
 
 const pageKey = ({ id, first }: PageKey) => `${id}:${first}`;
@@ -23,5 +26,6 @@ export function createContext(db: Db, internal: InternalContext): ReviewsContext
     reviewsByProduct: new DataLoader((keys) => newestReviewsBy(db, 'productId', keys), { cacheKeyFn: pageKey }),
     reviewsByAuthor: new DataLoader((keys) => newestReviewsBy(db, 'authorId', keys), { cacheKeyFn: pageKey }),
     averageRatingByProduct: new DataLoader((ids) => averageRatings(db, ids)),
+    purchased: new DataLoader((keys) => purchasedBy(db, keys)),
   };
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ErrorCode, graphQLError, parseInput } from '@mercado/service-kit';
+import { appendToOutbox } from '@mercado/event-bus';
 import type { Db } from '../db.ts';
+import { UserRegistered } from '../events/UserRegistered.ts';
 import { Prisma, type User as UserRow } from '../generated/prisma/client.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 
@@ -37,6 +39,18 @@ export async function usersByIds(db: Db, ids: readonly string[]): Promise<Array<
   return ids.map((id) => byId.get(id) ?? null);
 }
 
+/** Creates a user and announces it (UserRegistered) in the same transaction. */
+export async function createUser(
+  db: Db,
+  data: { id?: string; email: string; name: string; role: 'customer' | 'admin'; passwordHash: string },
+): Promise<User> {
+  return db.$transaction(async (tx) => {
+    const user = await tx.user.create({ data, omit: omitHash });
+    await appendToOutbox(tx, UserRegistered(user));
+    return user;
+  });
+}
+
 /** Creates a customer. CONFLICT when the email (compared lower-cased) is taken. */
 export async function registerUser(db: Db, input: unknown): Promise<User> {
   const data = parseInput(registration, input);
@@ -44,10 +58,7 @@ export async function registerUser(db: Db, input: unknown): Promise<User> {
   if (await db.user.findUnique({ where: { email: data.email }, select: { id: true } })) throw emailTaken();
   const passwordHash = await hashPassword(data.password);
   try {
-    return await db.user.create({
-      data: { email: data.email, name: data.name, role: 'customer', passwordHash },
-      omit: omitHash,
-    });
+    return await createUser(db, { email: data.email, name: data.name, role: 'customer', passwordHash });
   } catch (error) {
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw emailTaken();
     throw error;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { badInput, notFound, parseInput } from '@mercado/service-kit';
+import { appendToOutbox } from '@mercado/event-bus';
 import type { Db } from '../db.ts';
+import { ProductCreated } from '../events/ProductCreated.ts';
+import { ProductPriceChanged } from '../events/ProductPriceChanged.ts';
 import type { Product } from '../generated/prisma/client.ts';
 
 export type { Product };
@@ -64,16 +67,37 @@ const newProduct = z.object({
   category: z.string().trim().min(1).max(64, 'category is at most 64 characters'),
 });
 
-export async function createProduct(db: Db, input: unknown): Promise<Product> {
+/** Creates a product and announces it (ProductCreated) in the same transaction. */
+export async function createProduct(db: Db, input: unknown, id?: string): Promise<Product> {
   const data = parseInput(newProduct, input);
-  const existing = await db.product.findUnique({ where: { sku: data.sku } });
-  if (existing) throw badInput(`a product with sku ${data.sku} already exists`, 'sku');
-  return db.product.create({ data });
+  try {
+    return await db.$transaction(async (tx) => {
+      const product = await tx.product.create({ data: { ...data, ...(id ? { id } : {}) } });
+      await appendToOutbox(tx, ProductCreated(product));
+      return product;
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'P2002') throw badInput(`a product with sku ${data.sku} already exists`, 'sku');
+    throw error;
+  }
 }
 
+/** Changes the price, bumps the version and announces it (ProductPriceChanged), atomically. */
 export async function updateProductPrice(db: Db, id: string, priceCents: number): Promise<Product> {
-  parseInput(newProduct.shape.priceCents, priceCents);
-  const existing = await db.product.findUnique({ where: { id } });
-  if (!existing) throw notFound('Product', id);
-  return db.product.update({ where: { id }, data: { priceCents } });
+  parseInput(z.object({ priceCents: newProduct.shape.priceCents }), { priceCents });
+  return db.$transaction(async (tx) => {
+    // Row lock: two concurrent price changes get consecutive versions, each with its own event.
+    const [existing] = await tx.$queryRaw<Array<{ priceCents: number }>>`SELECT "priceCents" FROM "Product" WHERE "id" = ${id}::uuid FOR UPDATE`;
+    if (!existing) throw notFound('Product', id);
+    const product = await tx.product.update({ where: { id }, data: { priceCents, version: { increment: 1 } } });
+    await appendToOutbox(tx, ProductPriceChanged(product, existing.priceCents));
+    return product;
+  });
+}
+
+/** In stock per the replica of inventory's stock events; unknown products count as not in stock. */
+export async function inStockByIds(db: Db, ids: readonly string[]): Promise<boolean[]> {
+  const rows = await db.stockReplica.findMany({ where: { productId: { in: [...ids] } } });
+  const available = new Map(rows.map((r) => [r.productId, r.available]));
+  return ids.map((id) => (available.get(id) ?? 0) > 0);
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { parseInput } from '@mercado/service-kit';
+import { appendToOutbox } from '@mercado/event-bus';
 import type { Db } from '../db.ts';
+import { StockChanged } from '../events/StockChanged.ts';
 
 /** What the graph exposes of a product's stock. */
 export interface Stock {
@@ -45,15 +47,20 @@ export async function stockByProductIds(db: Db, productIds: readonly string[]): 
  */
 export async function restock(db: Db, productId: string, quantity: number): Promise<Stock> {
   const { quantity: n } = parseInput(restockInput, { quantity });
-  // Raw SQL rather than Prisma's upsert: Prisma emits a native upsert only under conditions
-  // it checks itself; its fallback (select, then insert or update) races on a first restock.
-  const [row] = await db.$queryRaw<Stock[]>`
-    INSERT INTO "StockItem" ("productId", "available", "reserved", "updatedAt")
-    VALUES (${productId}::uuid, ${n}, 0, now())
-    ON CONFLICT ("productId") DO UPDATE
-      SET "available" = "StockItem"."available" + EXCLUDED."available", "updatedAt" = now()
-    RETURNING "available", "reserved"`;
-  return row!;
+  return db.$transaction(async (tx) => {
+    // Raw SQL rather than Prisma's upsert: Prisma emits a native upsert only under conditions
+    // it checks itself; its fallback (select, then insert or update) races on a first restock.
+    const [row] = await tx.$queryRaw<Array<Stock & { version: number }>>`
+      INSERT INTO "StockItem" ("productId", "available", "reserved", "updatedAt")
+      VALUES (${productId}::uuid, ${n}, 0, now())
+      ON CONFLICT ("productId") DO UPDATE
+        SET "available" = "StockItem"."available" + EXCLUDED."available", "updatedAt" = now(),
+            "version" = "StockItem"."version" + 1
+      RETURNING "available", "reserved", "version"`;
+    const { version, ...stock } = row!;
+    await appendToOutbox(tx, StockChanged(productId, version, stock));
+    return stock;
+  });
 }
 
 /**
@@ -62,6 +69,10 @@ export async function restock(db: Db, productId: string, quantity: number): Prom
  */
 export async function createMissingStock(db: Db, items: ReadonlyArray<{ productId: string; available: number }>): Promise<number> {
   const data = items.map((item) => ({ productId: item.productId, available: parseInput(stockLevel, item.available), reserved: 0 }));
-  const { count } = await db.stockItem.createMany({ data, skipDuplicates: true });
-  return count;
+  return db.$transaction(async (tx) => {
+    const created = await tx.stockItem.createManyAndReturn({ data, skipDuplicates: true });
+    // Announced like any other change, so the catalog's replica learns the initial levels.
+    await appendToOutbox(tx, ...created.map((row) => StockChanged(row.productId, row.version, row)));
+    return created.length;
+  });
 }

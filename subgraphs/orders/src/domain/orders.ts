@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { forbidden, isId, notFound, parseInput, requireViewer, type Viewer } from '@mercado/service-kit';
+import { appendToOutbox } from '@mercado/event-bus';
 import type { Db } from '../db.ts';
+import { OrderConfirmed } from '../events/OrderConfirmed.ts';
 import { Prisma, type Order, type OrderLine } from '../generated/prisma/client.ts';
 
 export type { Order, OrderLine };
@@ -106,9 +108,14 @@ export async function createMissingOrders(db: Db, orders: readonly NewOrder[]): 
   let created = 0;
   for (const { lines, ...order } of orders) {
     if (known.has(order.id)) continue;
-    // A nested create runs the order and its lines in one transaction.
-    await db.order.create({
-      data: { ...order, updatedAt: order.placedAt, totalCents: orderTotalCents(lines), lines: { create: lines.map((line, i) => ({ ...line, position: i + 1 })) } },
+    await db.$transaction(async (tx) => {
+      const created = await tx.order.create({
+        data: { ...order, updatedAt: order.placedAt, totalCents: orderTotalCents(lines), lines: { create: lines.map((line, i) => ({ ...line, position: i + 1 })) } },
+        include: { lines: true },
+      });
+      // Past orders are confirmed ones: announce them like any confirmation (reviews marks
+      // verified purchases from it).
+      if (created.status === 'CONFIRMED') await appendToOutbox(tx, OrderConfirmed(created));
     });
     created++;
   }

@@ -1,0 +1,38 @@
+import { startEventWorkers } from '@mercado/event-bus';
+import { createLogger } from './logger.ts';
+import type { ServiceModule } from './serviceModule.ts';
+import { closeOnSignals } from './shutdown.ts';
+
+export interface ServiceProcessEnvironment {
+  PORT: number;
+  HOST: string;
+  DATABASE_URL: string;
+  INTERNAL_TOKEN_SECRET: string;
+  LOG_LEVEL: string;
+  AMQP_URL: string;
+  EVENTS_PREFIX: string;
+}
+
+/**
+ * A subgraph's process: its GraphQL server and, when it has integration events, its outbox
+ * relay and consumer; all stopped in order on SIGINT/SIGTERM.
+ */
+export async function runService(service: ServiceModule, env: ServiceProcessEnvironment): Promise<void> {
+  const logger = createLogger(service.name, env.LOG_LEVEL);
+  const db = service.createDb(env.DATABASE_URL);
+  const server = await service.start(db, {
+    port: env.PORT,
+    host: env.HOST,
+    internalTokenSecret: env.INTERNAL_TOKEN_SECRET,
+    logger,
+  });
+  const events = await startEventWorkers(service, db, {
+    amqpUrl: env.AMQP_URL,
+    prefix: env.EVENTS_PREFIX,
+    databaseUrl: env.DATABASE_URL,
+    logger,
+  });
+  const workers = [events.relay && 'outbox relay', events.consumer && 'event consumer'].filter(Boolean);
+  logger.info({ url: server.url, ...(workers.length ? { workers: workers.join(', ') } : {}) }, `${service.name} subgraph ready`);
+  closeOnSignals(logger, [server.close, events.close, () => db.$disconnect()]);
+}

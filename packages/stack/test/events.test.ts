@@ -1,0 +1,103 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedId } from '@mercado/dev-seed';
+import { postGraphQL } from '@mercado/service-kit/testing';
+import { startInProcessStack, type InProcessStack } from '../src/index.ts';
+import { rebuildReadModel } from '../src/rebuild.ts';
+import { services } from '../src/services.ts';
+import { signIn } from './helpers.ts';
+
+/**
+ * Replication through the real broker: each service's outbox relay and consumer run against
+ * RabbitMQ under a unique prefix; read models are compared with their sources in the databases.
+ */
+let stack: InProcessStack;
+let admin: Record<string, string>;
+const pools: Record<string, pg.Pool> = {};
+const query = async (service: string, sql: string, params: unknown[] = []) => (await pools[service]!.query(sql, params)).rows;
+
+async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await read();
+    try {
+      expect(last).toEqual(expected);
+      return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(last).toEqual(expected);
+}
+
+const catalogProducts = () => query('catalog', 'SELECT id, sku, name, "priceCents", currency, version FROM "Product" ORDER BY id');
+const ordersProducts = () => query('orders', 'SELECT id, sku, name, "priceCents", currency, version FROM "ProductReplica" ORDER BY id');
+const accountsUsers = () => query('accounts', 'SELECT id, name, email, version FROM "User" ORDER BY id');
+const ordersCustomers = () => query('orders', 'SELECT id, name, email, version FROM "CustomerReplica" ORDER BY id');
+
+beforeAll(async () => {
+  stack = await startInProcessStack();
+  for (const [name, url] of Object.entries(stack.databaseUrls)) pools[name] = new pg.Pool({ connectionString: url, max: 2 });
+  admin = await signIn(stack, 'admin@mercado.dev', 'admin-password');
+});
+afterAll(async () => {
+  for (const pool of Object.values(pools)) await pool.end();
+  await stack?.close();
+});
+
+describe('integration events between the services', () => {
+  it("replicates the seed: orders' products and customers equal their sources", async () => {
+    await eventually(ordersProducts, await catalogProducts());
+    await eventually(ordersCustomers, await accountsUsers());
+  });
+
+  it('carries a price change made through the gateway to the orders read model', async () => {
+    const id = seedId('product:COF-003');
+    const { body } = await postGraphQL(stack.gateway.url, `mutation { updateProductPrice(id: "${id}", priceCents: 4321) { priceCents } }`, {}, admin);
+    expect(body.errors).toBeUndefined();
+    await eventually(async () => (await query('orders', 'SELECT "priceCents", version FROM "ProductReplica" WHERE id = $1', [id]))[0], { priceCents: 4321, version: 2 });
+  });
+
+  it('answers Product.inStock from inventory stock events after a restock', async () => {
+    const soldOut = (await query('inventory', 'SELECT "productId" FROM "StockItem" WHERE available = 0 LIMIT 1'))[0].productId as string;
+    const inStock = async () => (await postGraphQL(stack.gateway.url, `{ product(id: "${soldOut}") { inStock stock { available } } }`)).body.data;
+    await eventually(inStock, { product: { inStock: false, stock: { available: 0 } } });
+    await postGraphQL(stack.gateway.url, `mutation { restock(productId: "${soldOut}", quantity: 3) { available } }`, {}, admin);
+    await eventually(inStock, { product: { inStock: true, stock: { available: 3 } } });
+  });
+
+  it('marks reviews by buyers as verified purchases from OrderConfirmed events', async () => {
+    // Alice's seeded orders include BOO-001; her review of it, if any, becomes verified.
+    const bought = seedId('product:BOO-001');
+    await eventually(async () => (await query('reviews', 'SELECT 1 FROM "Purchase" WHERE "customerId" = $1 AND "productId" = $2', [seedId('user:alice'), bought])).length, 1);
+    const { body } = await postGraphQL(stack.gateway.url, `{ product(id: "${bought}") { reviews(first: 5) { verifiedPurchase author { name } } } }`);
+    const reviews = body.data!.product.reviews as Array<{ verifiedPurchase: boolean; author: { name: string } }>;
+    expect(reviews.length).toBeGreaterThan(0);
+    for (const r of reviews) expect(r.verifiedPurchase).toBe(r.author.name === 'Alice Customer');
+  });
+
+  it('rebuilds the orders read model from its sources, ending equal to them', async () => {
+    await eventually(ordersProducts, await catalogProducts());
+    await query('orders', 'UPDATE "ProductReplica" SET "priceCents" = 1, name = \'corrupted\'');
+    await query('orders', 'DELETE FROM "CustomerReplica" WHERE email LIKE \'bob%\'');
+    const byName = Object.fromEntries(services.map((s) => [s.name, s]));
+    const dbs = Object.fromEntries(services.map((s) => [s.name, s.createDb(stack.databaseUrls[s.name]!)]));
+    try {
+      const progress: string[] = [];
+      const result = await rebuildReadModel({ consumer: byName.orders!, services: byName, dbs, onProgress: (line) => progress.push(line), timeoutMs: 20_000 });
+      expect(result.complete).toBe(true);
+      expect(progress.length).toBeGreaterThan(0);
+    } finally {
+      for (const db of Object.values(dbs)) await db.$disconnect();
+    }
+    expect(await ordersProducts()).toEqual(await catalogProducts());
+    expect(await ordersCustomers()).toEqual(await accountsUsers());
+  });
+
+  it('measures replication lag and exposes it on /metrics', async () => {
+    const lag = stack.events.orders!.consumer!.lag.percentiles();
+    expect(lag!.count).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${stack.subgraphs.orders!.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/mercado_event_replication_lag_seconds_count\{consumer="orders",type="ProductCreated"\} \d+/);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * Operating integration events:
+ *   npm run events -- parked <service>            list messages parked for a consumer, with reasons
+ *   npm run events -- redrive <service>           move them back to its queue (idempotent in effect)
+ *   npm run events -- rebuild <service>           rebuild its read model from its sources' snapshots
+ *   npm run events -- lag                          replication lag per consumer (from /metrics)
+ * Uses the same variables as `npm start` (POSTGRES_URL, AMQP_URL, EVENTS_PREFIX).
+ */
+import { listParked, redriveParked, topologyNames } from '@mercado/event-bus';
+import { rebuildReadModel, services } from '@mercado/stack';
+import { environment } from './lib/environment.ts';
+import { databaseUrl } from './setup.ts';
+
+const [command, name] = process.argv.slice(2);
+const names = topologyNames(environment.EVENTS_PREFIX);
+const byName = Object.fromEntries(services.map((s) => [s.name, s]));
+const consumers = services.filter((s) => s.events?.handlers).map((s) => s.name);
+
+function requireConsumer(): string {
+  if (!name || !consumers.includes(name)) {
+    console.error(`name a consuming service: ${consumers.join(', ')}`);
+    process.exit(2);
+  }
+  return name;
+}
+
+switch (command) {
+  case 'parked': {
+    const consumer = requireConsumer();
+    const parked = await listParked(environment.AMQP_URL, names, consumer);
+    if (parked.length === 0) console.log(`nothing parked for ${consumer}`);
+    for (const p of parked) console.log(`${p.parkedAt ?? '-'}  ${p.routingKey}  ${p.messageId ?? '-'}\n    reason: ${p.reason}\n    body:   ${p.body.slice(0, 300)}`);
+    break;
+  }
+  case 'redrive': {
+    const consumer = requireConsumer();
+    const moved = await redriveParked(environment.AMQP_URL, names, consumer);
+    console.log(`moved ${moved} parked message(s) back to ${names.queue(consumer)}`);
+    break;
+  }
+  case 'rebuild': {
+    const consumer = requireConsumer();
+    const involved = [consumer, ...(byName[consumer]!.events?.readModel?.sources ?? [])];
+    const dbs = Object.fromEntries(involved.map((n) => [n, byName[n]!.createDb(databaseUrl(n))]));
+    try {
+      const result = await rebuildReadModel({ consumer: byName[consumer]!, services: byName, dbs, onProgress: console.log });
+      process.exitCode = result.complete ? 0 : 1;
+    } finally {
+      for (const db of Object.values(dbs)) await (db as { $disconnect(): Promise<void> }).$disconnect();
+    }
+    break;
+  }
+  case 'lag': {
+    for (const service of services.filter((s) => s.events?.handlers)) {
+      try {
+        const text = await (await fetch(`http://${environment.HOST}:${service.defaultPort}/metrics`)).text();
+        const count = [...text.matchAll(/mercado_event_replication_lag_seconds_count\{[^}]*\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+        const sum = [...text.matchAll(/mercado_event_replication_lag_seconds_sum\{[^}]*\} ([\d.e+-]+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+        console.log(`${service.name.padEnd(10)} ${count} events applied, mean lag ${count ? ((sum / count) * 1000).toFixed(1) : '-'} ms`);
+      } catch {
+        console.log(`${service.name.padEnd(10)} not running`);
+      }
+    }
+    break;
+  }
+  default:
+    console.error('usage: npm run events -- parked|redrive|rebuild <service> | lag');
+    process.exit(2);
+}
