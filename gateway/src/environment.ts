@@ -1,13 +1,19 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { commonEnvironment, parseEnvironment } from '@mercado/service-kit';
+import { developmentCorsOrigins } from './httpSecurity.ts';
+import { defaultOperationLimits, defaultRequestLimits } from './limits.ts';
+import { assertProductionSecret } from './productionSafety.ts';
 import { subgraphs } from './subgraphs.ts';
+import { trustedDocumentsPath } from './trustedDocuments.ts';
 
 const urlOverrides = Object.fromEntries(
   subgraphs.map(({ name }) => [`SUBGRAPH_${name.toUpperCase()}_URL`, z.string().url().optional()]),
 );
 
-export const environment = parseEnvironment({
+const positive = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const gatewayEnvironment = {
   ...commonEnvironment,
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   /** Any composed supergraph; subgraph URLs come from the file unless overridden below. */
@@ -15,8 +21,42 @@ export const environment = parseEnvironment({
   ACCOUNTS_JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
   JWT_ISSUER: z.string().default('mercado-accounts'),
   JWT_AUDIENCE: z.string().default('mercado'),
+  /** The only operations production runs; written by `npm run trusted-documents -w @mercado/gateway`. */
+  TRUSTED_DOCUMENTS_PATH: z.string().default(trustedDocumentsPath),
+  MAX_QUERY_DEPTH: positive(defaultOperationLimits.maxDepth),
+  MAX_QUERY_COST: positive(defaultOperationLimits.maxCost),
+  MAX_QUERY_ALIASES: positive(defaultOperationLimits.maxAliases),
+  MAX_QUERY_DIRECTIVES: positive(defaultOperationLimits.maxDirectives),
+  MAX_QUERY_TOKENS: positive(defaultOperationLimits.maxTokens),
+  MAX_BODY_BYTES: positive(defaultRequestLimits.maxBodyBytes),
+  SUBGRAPH_TIMEOUT_MS: positive(defaultRequestLimits.subgraphTimeoutMs),
+  READINESS_TIMEOUT_MS: positive(defaultRequestLimits.readinessTimeoutMs),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  RATE_LIMIT_PREFIX: z.string().min(1).default('mercado:gateway:rate'),
+  /** 600 a minute: ten a second per user (or anonymous address), far above what a person clicks. */
+  RATE_LIMIT_POINTS: positive(600),
+  RATE_LIMIT_DURATION_SECONDS: positive(60),
+  /** Comma-separated origins (`*` for one port or host label); unset: local origins in development, none in production. */
+  CORS_ORIGINS: z.string().optional(),
   ...urlOverrides,
-});
+};
+
+export type GatewayEnvironment = z.infer<z.ZodObject<typeof gatewayEnvironment>>;
+
+/** Parses the gateway's variables; refuses a production configuration that is not safe to run. */
+export function parseGatewayEnvironment(source: NodeJS.ProcessEnv = process.env): GatewayEnvironment {
+  const env = parseEnvironment(gatewayEnvironment, source);
+  assertProductionSecret(env.NODE_ENV === 'production', env.INTERNAL_TOKEN_SECRET);
+  return env;
+}
+
+export const environment = parseGatewayEnvironment();
+
+/** CORS_ORIGINS as a list, or its default for NODE_ENV. */
+export function corsOrigins(env: Pick<GatewayEnvironment, 'CORS_ORIGINS' | 'NODE_ENV'> = environment): string[] {
+  if (env.CORS_ORIGINS === undefined) return env.NODE_ENV === 'production' ? [] : developmentCorsOrigins;
+  return env.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean);
+}
 
 /** SUBGRAPH_<NAME>_URL variables, by subgraph name. */
 export function subgraphUrlOverrides(env: Record<string, unknown> = environment): Record<string, string> {

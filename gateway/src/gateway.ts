@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -15,6 +16,13 @@ import {
   type Viewer,
 } from '@mercado/service-kit';
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
+import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
+import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
+import { assertProductionSecret } from './productionSafety.ts';
+import { createRateLimiter, type RateLimitOptions } from './rateLimit.ts';
+import { readinessRoute } from './readiness.ts';
+import { subgraphFetcher } from './subgraphFetcher.ts';
+import { trustedDocumentsGuard, trustedDocumentsStore, type TrustedDocuments } from './trustedDocuments.ts';
 
 export interface GatewayContext {
   viewer: Viewer | null;
@@ -29,7 +37,25 @@ export interface GatewayOptions {
   subgraphUrls?: Record<string, string>;
   auth: AuthenticationOptions;
   internalTokenSecret: string;
+  /**
+   * Production: no introspection, no Sandbox, no field suggestions in errors, HSTS, and only
+   * `trustedDocuments` run. Development: automatic persisted queries, Sandbox, local CORS origins.
+   */
   production: boolean;
+  /** The operations production accepts (gateway/trusted-documents.json); required in production. */
+  trustedDocuments?: TrustedDocuments;
+  /** Per-operation limits; each one missing takes its value from `defaultOperationLimits`. */
+  limits?: Partial<OperationLimits>;
+  /** Largest request body accepted (413 above it); default 100 KB. */
+  maxBodyBytes?: number;
+  /** How long one subgraph fetch may take before its fields fail with SERVICE_UNAVAILABLE; default 10 s. */
+  subgraphTimeoutMs?: number;
+  /** How long /ready waits for each subgraph's /health; default 2 s. */
+  readinessTimeoutMs?: number;
+  /** Browser origins allowed to call the gateway; default: `developmentCorsOrigins`, none in production. */
+  corsOrigins?: readonly string[];
+  /** Requests per user (or anonymous client address) per window, counted in Redis; omitted: no limit. */
+  rateLimit?: RateLimitOptions;
   logger: Logger;
   port: number;
   host?: string;
@@ -37,17 +63,28 @@ export interface GatewayOptions {
 
 /** Starts the gateway: verifies the caller, plans over the supergraph, signs subgraph calls. */
 export async function startGateway(opts: GatewayOptions): Promise<RunningService> {
+  assertProductionSecret(opts.production, opts.internalTokenSecret);
+  if (opts.production && !opts.trustedDocuments) throw new Error('a production gateway needs its trusted documents');
+  const limits = { ...defaultOperationLimits, ...opts.limits };
+  const subgraphTimeoutMs = opts.subgraphTimeoutMs ?? defaultRequestLimits.subgraphTimeoutMs;
+
+  // Filled in as the supergraph is loaded: what /ready checks, by name.
+  const subgraphUrls = new Map<string, string>();
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     logger: opts.logger,
-    buildService: ({ name, url }) =>
-      new RemoteGraphQLDataSource<GatewayContext>({
-        url: opts.subgraphUrls?.[name] ?? url,
+    buildService: ({ name, url }) => {
+      const subgraphUrl = opts.subgraphUrls?.[name] ?? url!;
+      subgraphUrls.set(name, subgraphUrl);
+      return new RemoteGraphQLDataSource<GatewayContext>({
+        url: subgraphUrl,
+        fetcher: subgraphFetcher(name, subgraphTimeoutMs),
         willSendRequest: async ({ request, context }) => {
           // Introspection by the gateway itself at start-up has no client context.
           if (context.internalToken) request.http?.headers.set(INTERNAL_CONTEXT_HEADER, await context.internalToken);
         },
-      }),
+      });
+    },
   });
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -56,6 +93,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors(opts.logger),
     logger: opts.logger,
+    ...operationLimits(limits),
+    // "Did you mean ...?" would spell out the schema that production keeps to itself.
+    hideSchemaDetailsFromClientErrors: opts.production,
+    // One HTTP request, one operation: a batch would multiply the work behind one rate-limit point.
+    allowBatchedHttpRequests: false,
+    // Development: Apollo's automatic persisted queries (any client may register a document).
+    // Production: hashes are looked up in the trusted documents and nothing can be registered.
+    persistedQueries: opts.production ? trustedDocumentsStore(opts.trustedDocuments!) : {},
     plugins: [
       opts.production
         ? ApolloServerPluginLandingPageDisabled()
@@ -64,14 +109,18 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   });
   await apollo.start();
 
+  const rateLimiter = opts.rateLimit ? await createRateLimiter(opts.rateLimit, opts.logger) : undefined;
   const authenticate = createAuthenticator(opts.auth);
   const handler = createHttpHandler<GatewayContext>({
     apollo,
+    maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
+    beforeGraphQL: opts.production ? trustedDocumentsGuard(opts.trustedDocuments!) : undefined,
     routes: {
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+      'GET /ready': readinessRoute(subgraphUrls, opts.readinessTimeoutMs ?? defaultRequestLimits.readinessTimeoutMs),
     },
     context: async (req) => {
-      const viewer = await authenticate(req.headers.authorization);
+      const viewer = await authenticateAndLimit(req);
       const header = req.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
       const internalToken = signInternalContext({ viewer, requestId }, opts.internalTokenSecret);
@@ -79,13 +128,47 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     },
     onUnexpectedError: (error) => opts.logger.error({ err: error }, 'request failed'),
   });
-  const { url, close } = await listen(handler, opts.port, opts.host);
+
+  /**
+   * Counts the request against its user, or against its client address when anonymous. A
+   * refused token counts against the address too, so guessing tokens is limited like anything else.
+   */
+  async function authenticateAndLimit(req: IncomingMessage): Promise<Viewer | null> {
+    const address = `ip:${req.socket.remoteAddress ?? 'unknown'}`;
+    let viewer: Viewer | null;
+    try {
+      viewer = await authenticate(req.headers.authorization);
+    } catch (error) {
+      await rateLimiter?.consume(address);
+      throw error;
+    }
+    await rateLimiter?.consume(viewer ? `user:${viewer.id}` : address);
+    return viewer;
+  }
+
+  const applyHttpSecurity = createHttpSecurity({
+    production: opts.production,
+    corsOrigins: opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins),
+  });
+  const stop = async () => {
+    await apollo.stop();
+    await rateLimiter?.close();
+  };
+  let server: Awaited<ReturnType<typeof listen>>;
+  try {
+    server = await listen(async (req, res) => {
+      if (!applyHttpSecurity(req, res)) await handler(req, res);
+    }, opts.port, opts.host);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
-    url: `${url}/graphql`,
-    baseUrl: url,
+    url: `${server.url}/graphql`,
+    baseUrl: server.url,
     close: async () => {
-      await close();
-      await apollo.stop();
+      await server.close();
+      await stop();
     },
   };
 }

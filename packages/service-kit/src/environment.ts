@@ -25,5 +25,8 @@ export const commonEnvironment = {
   AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
   /** Prefix of the broker's exchanges and queues; keeps environments apart on one broker. */
   EVENTS_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('mercado'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix for saga queues. */
+  SAGA_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('mercado'),
   INTERNAL_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').default('mercado-development-internal-secret-change-me'),
 };

@@ -25,6 +25,8 @@ export interface ServeOptions<TContext extends BaseContext> {
   /** Extra routes by "METHOD /path", e.g. "GET /health". */
   routes?: Record<string, RouteHandler>;
   maxBodyBytes?: number;
+  /** Inspects a GraphQL request once its body is read, before Apollo sees it; throw HttpError to refuse it. */
+  beforeGraphQL?: (request: { method: string; search: string; body: unknown }) => void | Promise<void>;
   graphqlPath?: string;
   onUnexpectedError?: (error: unknown) => void;
 }
@@ -40,13 +42,15 @@ function sendError(res: ServerResponse, error: HttpError) {
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  // The rest of the body is never read, so the connection cannot carry another request: close it.
+  const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${limit} bytes`, { connection: 'close' });
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${limit} bytes`);
+  if (declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${limit} bytes`);
+    if (size > limit) throw tooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -87,6 +91,7 @@ export function createHttpHandler<TContext extends BaseContext>(opts: Omit<Serve
       // Context first: a request refused here (bad credentials) never reaches GraphQL.
       const context = await opts.context(req);
       const body = req.method === 'POST' ? parseJsonBody(await readBody(req, maxBody), req.headers['content-type']) : undefined;
+      await opts.beforeGraphQL?.({ method: req.method ?? 'GET', search: url.search, body });
       const response = await opts.apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
         context: async () => context,

@@ -13,7 +13,7 @@ export {
 export { createLogger, type Logger } from './logger.ts';
 export { loadSchemaFile } from './schemaFile.ts';
 export { closeOnSignals } from './shutdown.ts';
-export { startSubgraph, type RunningService, type SubgraphDefinition, type SubgraphRuntime } from './subgraph.ts';
+export { startSubgraph, type RunningService, type SagaRuntime, type SubgraphDefinition, type SubgraphRuntime } from './subgraph.ts';
 export { parseInput } from './validation.ts';
 export type { ServiceModule } from './serviceModule.ts';
 export { runService, type ServiceProcessEnvironment } from './runService.ts';

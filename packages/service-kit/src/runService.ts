@@ -11,6 +11,8 @@ export interface ServiceProcessEnvironment {
   LOG_LEVEL: string;
   AMQP_URL: string;
   EVENTS_PREFIX: string;
+  REDIS_URL: string;
+  SAGA_PREFIX: string;
 }
 
 /**
@@ -25,6 +27,7 @@ export async function runService(service: ServiceModule, env: ServiceProcessEnvi
     host: env.HOST,
     internalTokenSecret: env.INTERNAL_TOKEN_SECRET,
     logger,
+    saga: { redisUrl: env.REDIS_URL, prefix: env.SAGA_PREFIX },
   });
   const events = await startEventWorkers(service, db, {
     amqpUrl: env.AMQP_URL,
@@ -32,7 +35,8 @@ export async function runService(service: ServiceModule, env: ServiceProcessEnvi
     databaseUrl: env.DATABASE_URL,
     logger,
   });
-  const workers = [events.relay && 'outbox relay', events.consumer && 'event consumer'].filter(Boolean);
+  const sagaWorkers = service.workers ? await service.workers(db, { redisUrl: env.REDIS_URL, prefix: env.SAGA_PREFIX, logger }) : undefined;
+  const workers = [events.relay && 'outbox relay', events.consumer && 'event consumer', sagaWorkers && 'saga workers'].filter(Boolean);
   logger.info({ url: server.url, ...(workers.length ? { workers: workers.join(', ') } : {}) }, `${service.name} subgraph ready`);
-  closeOnSignals(logger, [server.close, events.close, () => db.$disconnect()]);
+  closeOnSignals(logger, [server.close, async () => sagaWorkers?.close(), events.close, () => db.$disconnect()]);
 }

@@ -1,5 +1,6 @@
 import type { ServiceEvents } from '@mercado/event-bus';
-import type { RunningService, SubgraphRuntime } from './subgraph.ts';
+import type { Logger } from './logger.ts';
+import type { RunningService, SagaRuntime, SubgraphRuntime } from './subgraph.ts';
 
 /**
  * What each subgraph package exports, so the start-up script and the end-to-end tests can
@@ -16,4 +17,6 @@ export interface ServiceModule<TDb extends { $disconnect(): Promise<void> } = an
   start(db: TDb, runtime: SubgraphRuntime): Promise<RunningService>;
   /** Its integration events: outbox relay, replicated read models, rebuild hooks. */
   events?: ServiceEvents<TDb>;
+  /** Its saga workers (participant or orchestrator), on BullMQ. */
+  workers?: (db: TDb, config: SagaRuntime & { logger: Logger }) => Promise<{ close(): Promise<void> }>;
 }

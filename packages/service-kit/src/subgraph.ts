@@ -24,6 +24,14 @@ export interface SubgraphRuntime {
   host?: string;
   internalTokenSecret: string;
   logger: Logger;
+  /** Where saga commands go (BullMQ on Redis), for services that start sagas. */
+  saga?: SagaRuntime;
+}
+
+export interface SagaRuntime {
+  redisUrl: string;
+  /** BullMQ key prefix; keeps environments and test runs apart on one Redis. */
+  prefix: string;
 }
 
 export interface RunningService {

@@ -1,6 +1,7 @@
 import { composeSupergraph, startGateway, type GatewayOptions } from '@mercado/gateway';
 import { randomBytes } from 'node:crypto';
 import { declareTopology, deleteTopology, startEventWorkers, type RunningEventWorkers } from '@mercado/event-bus';
+import { deleteSagaKeys } from '@mercado/saga';
 import { createLogger, type RunningService } from '@mercado/service-kit';
 import { createTestDatabase, testInternalSecret, type TestDatabase } from '@mercado/service-kit/testing';
 import { services } from './services.ts';
@@ -14,6 +15,12 @@ export interface InProcessStack {
   events: Record<string, RunningEventWorkers>;
   /** Prefix of this stack's exchanges and queues on the broker. */
   eventsPrefix: string;
+  /** Each service's saga workers (participants, orchestrator), when sagas are on. */
+  workers: Record<string, { close(): Promise<void> }>;
+  /** Starts a service's saga workers again (after a test stopped them). */
+  startWorkers(service: string): Promise<void>;
+  /** BullMQ key prefix of this stack's saga queues. */
+  sagaPrefix: string;
   /** SQL statements each service has run since the last `resetQueryLog()`. */
   queries: Record<string, string[]>;
   resetQueryLog(): void;
@@ -32,6 +39,8 @@ export async function startInProcessStack(
     gateway?: Partial<GatewayOptions>;
     /** Integration events over the real broker, under a unique prefix (default on). */
     events?: boolean;
+    /** Saga queues on the real Redis, under a unique prefix (default on). */
+    sagas?: boolean;
   } = {},
 ): Promise<InProcessStack> {
   const logLevel = opts.logLevel ?? process.env.LOG_LEVEL ?? 'silent';
@@ -42,6 +51,11 @@ export async function startInProcessStack(
   const events: Record<string, RunningEventWorkers> = {};
   const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
   const eventsPrefix = `mercado-test-${randomBytes(4).toString('hex')}`;
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const sagaPrefix = eventsPrefix;
+  const saga = opts.sagas !== false ? { redisUrl, prefix: sagaPrefix } : undefined;
+  const workers: Record<string, { close(): Promise<void> }> = {};
+  const dbs: Record<string, unknown> = {};
   const consumers = services
     .filter((s) => s.events?.handlers)
     .map((s) => ({ name: s.name, routingKeys: Object.keys(s.events!.handlers!) }));
@@ -49,6 +63,7 @@ export async function startInProcessStack(
     for (const fn of closers.reverse()) await fn().catch(() => {});
   };
   try {
+    if (saga) closers.push(() => deleteSagaKeys(redisUrl, sagaPrefix));
     if (opts.events !== false) {
       // Queues first: an event published before its consumer connects must have somewhere to go.
       await declareTopology(amqpUrl, eventsPrefix, consumers);
@@ -66,8 +81,14 @@ export async function startInProcessStack(
         port: 0,
         internalTokenSecret: testInternalSecret,
         logger: createLogger(service.name, logLevel),
+        ...(saga ? { saga } : {}),
       });
       closers.push(running.close);
+      dbs[service.name] = db;
+      if (saga && service.workers) {
+        workers[service.name] = await service.workers(db, { ...saga, logger: createLogger(service.name, logLevel) });
+        closers.push(() => workers[service.name]!.close());
+      }
       subgraphs[service.name] = running;
       if (opts.events !== false) {
         const workers = await startEventWorkers(service, db, {
@@ -97,6 +118,12 @@ export async function startInProcessStack(
       databaseUrls,
       events,
       eventsPrefix,
+      workers,
+      sagaPrefix,
+      async startWorkers(name) {
+        const service = services.find((s) => s.name === name)!;
+        workers[name] = await service.workers!(dbs[name], { ...saga!, logger: createLogger(name, logLevel) });
+      },
       queries,
       resetQueryLog: () => Object.values(queries).forEach((q) => (q.length = 0)),
       close,

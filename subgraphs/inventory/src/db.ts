@@ -1,7 +1,9 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from './generated/prisma/client.ts';
+import { PrismaClient, type Prisma } from './generated/prisma/client.ts';
 
 export type Db = PrismaClient;
+/** The client inside an interactive transaction. */
+export type Tx = Prisma.TransactionClient;
 
 /** The inventory's own database. `onQuery` sees every SQL statement (tests count them). */
 export function createDb(databaseUrl: string, onQuery?: (sql: string) => void): Db {

@@ -4,8 +4,11 @@ import { createDb, type Db } from './db.ts';
 import { inventoryEvents } from './events/index.ts';
 import { seed } from './seed.ts';
 import { startInventory } from './service.ts';
+import { startInventoryWorkers } from './workers.ts';
 
 export { createDb, type Db, seed, startInventory };
+/** The inventory's saga participant: reserve, commit, release and return stock; `stockLedger` for invariant checks. */
+export * as stockCommands from './domain/reservations.ts';
 
 export const inventoryService: ServiceModule<Db> = {
   name: 'inventory',
@@ -15,4 +18,5 @@ export const inventoryService: ServiceModule<Db> = {
   seed: async (db) => `${await seed(db)} stock items`,
   start: startInventory,
   events: inventoryEvents,
+  workers: startInventoryWorkers,
 };

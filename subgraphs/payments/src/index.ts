@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { ServiceModule } from '@mercado/service-kit';
 import { createDb, type Db } from './db.ts';
 import { seed } from './seed.ts';
+import { startPaymentsWorkers } from './workers.ts';
 import { startPayments, type PaymentsOptions } from './service.ts';
 
 export { createDb, type Db, seed, startPayments, type PaymentsOptions };
@@ -22,5 +23,9 @@ export const paymentsService: ServiceModule<Db> = {
     // Read on start, not on import: other packages import this module for its commands.
     const { environment } = await import('./environment.ts');
     return startPayments(db, runtime, { defaultCreditLimitCents: environment.DEFAULT_CREDIT_LIMIT_CENTS });
+  },
+  workers: async (db, config) => {
+    const { environment } = await import('./environment.ts');
+    return startPaymentsWorkers(db, { ...config, defaultCreditLimitCents: environment.DEFAULT_CREDIT_LIMIT_CENTS });
   },
 };

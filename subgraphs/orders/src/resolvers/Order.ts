@@ -12,4 +12,5 @@ export const Order = {
   placedAt: (order: OrderRow) => order.placedAt.toISOString(),
   customer: (order: OrderRow) => ({ id: order.userId }),
   lines: (order: OrderRow, _: unknown, ctx: OrdersContext) => ctx.linesByOrderId.load(order.id),
+  saga: (order: OrderRow, _: unknown, ctx: OrdersContext) => ctx.sagaByOrderId.load(order.id),
 };

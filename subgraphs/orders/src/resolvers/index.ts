@@ -1,6 +1,8 @@
+import { Mutation } from './Mutation.ts';
 import { Order } from './Order.ts';
+import { SagaStep } from './Saga.ts';
 import { OrderLine } from './OrderLine.ts';
 import { Query } from './Query.ts';
 import { User } from './User.ts';
 
-export const resolvers = { Query, User, Order, OrderLine };
+export const resolvers = { Query, Mutation, User, Order, OrderLine, SagaStep };

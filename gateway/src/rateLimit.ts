@@ -1,0 +1,91 @@
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { HttpError, type Logger } from '@mercado/service-kit';
+
+export interface RateLimitOptions {
+  redisUrl: string;
+  /** Every key is `<keyPrefix>:<user or ip>`; tests use a unique prefix and delete it afterwards. */
+  keyPrefix: string;
+  /** Requests one user (or one anonymous client address) may make per window. */
+  points: number;
+  durationSeconds: number;
+}
+
+export interface RateLimiter {
+  /** Counts one request for `key`; throws HttpError 429 `RATE_LIMITED` with Retry-After past the limit. */
+  consume(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const CONNECT_WAIT_MS = 2_000;
+
+/**
+ * Fixed-window request limits shared by every gateway instance through Redis.
+ *
+ * When Redis is unreachable the gateway neither stops serving (failing closed would turn a
+ * Redis outage into a full outage, though Redis holds nothing else the gateway needs) nor drops
+ * the limit (failing open would remove the protection exactly when the system is already
+ * degraded): it counts in process memory with the same limits, so each instance still bounds
+ * what one client can do, and logs a warning once per outage.
+ */
+export async function createRateLimiter(opts: RateLimitOptions, logger: Logger): Promise<RateLimiter> {
+  // No offline queue and a short command timeout: a request must never wait on a Redis that is not there.
+  const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, lazyConnect: true });
+  let degraded = false;
+  const degrade = (reason: string) => {
+    if (degraded) return;
+    degraded = true;
+    logger.warn({ reason }, 'rate limiting: Redis is unavailable, counting in this process until it is back');
+  };
+  redis.on('error', (error: Error) => degrade(error.message));
+  redis.on('ready', () => {
+    if (degraded) logger.info('rate limiting: Redis is back');
+    degraded = false;
+  });
+  await Promise.race([redis.connect().catch(() => {}), new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS).unref())]);
+
+  const limits = { keyPrefix: opts.keyPrefix, points: opts.points, duration: opts.durationSeconds };
+  const shared = new RateLimiterRedis({ ...limits, storeClient: redis, rejectIfRedisNotReady: true });
+  const local = new RateLimiterMemory(limits);
+
+  const tooMany = (result: RateLimiterRes) => {
+    const seconds = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+    return new HttpError(429, 'RATE_LIMITED', `Too many requests; try again in ${seconds} s`, { 'retry-after': String(seconds) });
+  };
+
+  return {
+    async consume(key) {
+      try {
+        await shared.consume(key);
+      } catch (sharedError) {
+        if (sharedError instanceof RateLimiterRes) throw tooMany(sharedError);
+        degrade((sharedError as Error).message ?? String(sharedError));
+        try {
+          await local.consume(key);
+        } catch (localError) {
+          if (localError instanceof RateLimiterRes) throw tooMany(localError);
+          throw localError;
+        }
+      }
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
+
+/** Deletes every key under `keyPrefix` (tests clean up after themselves). */
+export async function deleteRateLimitKeys(redisUrl: string, keyPrefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

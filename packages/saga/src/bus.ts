@@ -1,0 +1,104 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+
+/**
+ * Saga messages travel as BullMQ jobs on Redis: commands to a participant's queue, replies
+ * and deadlines to the orchestrator's. Job ids are deterministic (`<sagaId>.<step>`), so
+ * sending the same command twice (a retry, a sweep after a crash) enqueues it once while the
+ * job is retained; the participant's own uniqueness record covers the rest.
+ */
+export interface SagaBusConfig {
+  redisUrl: string;
+  /** BullMQ key prefix: keeps environments and test runs apart on one Redis. */
+  prefix: string;
+}
+
+export interface SagaCommand<P = unknown> {
+  sagaId: string;
+  /** The saga's step, e.g. reserveStock; unique within the saga. */
+  step: string;
+  /** What the participant should do, e.g. reserve. */
+  command: string;
+  payload: P;
+  /** Queue of the orchestrator that wants the reply. */
+  replyTo: string;
+}
+
+export type StepResult = { ok: true; [key: string]: unknown } | { ok: false; reason: string; [key: string]: unknown };
+
+export type SagaMessage =
+  | { kind: 'reply'; sagaId: string; step: string; result: StepResult; attempts?: number }
+  | { kind: 'deadline'; sagaId: string; step: string };
+
+export const commandQueue = (participant: string) => `${participant}-saga-commands`;
+export const replyQueue = (orchestrator: string) => `${orchestrator}-saga-replies`;
+
+/** Ids must not contain ':' (BullMQ's own separator). */
+const jobId = (...parts: string[]) => parts.join('.');
+
+const retention: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
+  // Kept a day so a duplicate send within that window is recognised and dropped.
+  removeOnComplete: { age: 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export class SagaBus {
+  readonly connection: Redis;
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(readonly config: SagaBusConfig) {
+    // BullMQ requires maxRetriesPerRequest: null: blocking commands must wait through reconnects.
+    this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  }
+
+  queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) this.queues.set(name, (q = new Queue(name, { connection: this.connection, prefix: this.config.prefix })));
+    return q;
+  }
+
+  /**
+   * Retried with exponential backoff by the participant's worker; the id makes it once-only.
+   * `resend` (the orchestrator's sweep) also revives a copy that exhausted its attempts while
+   * the participant was down.
+   */
+  async sendCommand(participant: string, command: SagaCommand, opts: { resend?: boolean } = {}): Promise<void> {
+    const queue = this.queue(commandQueue(participant));
+    const id = jobId(command.sagaId, command.step);
+    if (opts.resend) {
+      const existing = await queue.getJob(id);
+      if (existing && (await existing.isFailed())) return void (await existing.retry());
+    }
+    await queue.add(command.command, command, {
+      jobId: id,
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 200 },
+      ...retention,
+    });
+  }
+
+  async sendReply(replyTo: string, reply: Extract<SagaMessage, { kind: 'reply' }>): Promise<void> {
+    await this.queue(replyTo).add('reply', reply, {
+      jobId: jobId(reply.sagaId, reply.step, 'reply'),
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 200 },
+      ...retention,
+    });
+  }
+
+  /** A delayed message to the orchestrator: if the step has not answered by then, it gives up on it. */
+  async scheduleDeadline(orchestrator: string, sagaId: string, step: string, delayMs: number): Promise<void> {
+    await this.queue(replyQueue(orchestrator)).add('deadline', { kind: 'deadline', sagaId, step } satisfies SagaMessage, {
+      jobId: jobId(sagaId, step, 'deadline'),
+      delay: delayMs,
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 200 },
+      ...retention,
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const q of this.queues.values()) await q.close();
+    await this.connection.quit().catch(() => this.connection.disconnect());
+  }
+}

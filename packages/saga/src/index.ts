@@ -1,0 +1,4 @@
+export { commandQueue, replyQueue, SagaBus, type SagaBusConfig, type SagaCommand, type SagaMessage, type StepResult } from './bus.ts';
+export { deleteSagaKeys } from './cleanup.ts';
+export { startParticipant, type CommandHandler, type ParticipantOptions } from './participant.ts';
+export { UnrecoverableError, Worker } from 'bullmq';
