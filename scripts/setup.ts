@@ -33,6 +33,33 @@ export async function setupBroker(log: (line: string) => void = console.log): Pr
   log(`  broker     exchange ${environment.EVENTS_PREFIX}.events, queues for ${consumers.map((c) => c.name).join(', ')}`);
 }
 
+/**
+ * A read model that is empty while its sources have data (databases from before a service
+ * consumed events, or a replica someone wiped) gets a snapshot from each source through its
+ * outbox; the relays deliver it once the services run.
+ */
+export async function bootstrapReadModels(log: (line: string) => void = console.log): Promise<void> {
+  const byName = Object.fromEntries(services.map((s) => [s.name, s]));
+  for (const consumer of services.filter((s) => s.events?.readModel)) {
+    const readModel = consumer.events!.readModel!;
+    const db = consumer.createDb(databaseUrl(consumer.name));
+    try {
+      if ((await readModel.count(db)) > 0) continue;
+      for (const source of readModel.sources) {
+        const sourceDb = byName[source]!.createDb(databaseUrl(source));
+        try {
+          const n = await byName[source]!.events!.republish!(sourceDb);
+          if (n) log(`  ${consumer.name.padEnd(10)} read model empty: ${source} republishes ${n} snapshot event(s)`);
+        } finally {
+          await sourceDb.$disconnect();
+        }
+      }
+    } finally {
+      await db.$disconnect();
+    }
+  }
+}
+
 export async function setupDatabases(log: (line: string) => void = console.log): Promise<void> {
   for (const service of services) {
     const url = databaseUrl(service.name);
@@ -56,4 +83,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log('Preparing databases and broker:');
   await setupDatabases();
   await setupBroker();
+  await bootstrapReadModels();
 }

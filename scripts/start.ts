@@ -4,12 +4,13 @@
  * and stops everything on Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { environment } from './lib/environment.ts';
 import { services } from '@mercado/stack';
 import { formatLogLine } from './lib/logLines.ts';
-import { checkBackingServices, databaseUrl, setupBroker, setupDatabases } from './setup.ts';
+import { bootstrapReadModels, checkBackingServices, databaseUrl, setupBroker, setupDatabases } from './setup.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const children: Array<{ name: string; child: ChildProcess }> = [];
@@ -45,6 +46,23 @@ async function waitForHealth(name: string, url: string, timeoutMs = 60_000): Pro
   throw new Error(`${name} did not become healthy at ${url} within ${timeoutMs / 1000} s`);
 }
 
+/** A port in use would make a service exit at once, or worse, health checks answer for another process. */
+async function checkPortsFree(ports: number[]): Promise<void> {
+  const busy: number[] = [];
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, environment.HOST, () => server.close(() => resolve(true)));
+    });
+    if (!free) busy.push(port);
+  }
+  if (busy.length) {
+    console.error(`\nPorts already in use on ${environment.HOST}: ${busy.join(', ')}. Is Mercado already running? Stop it first.\n`);
+    process.exit(1);
+  }
+}
+
 async function stopAll(code: number): Promise<never> {
   stopping = true;
   const exits = children
@@ -62,9 +80,11 @@ process.once('SIGINT', () => {
 process.once('SIGTERM', () => void stopAll(0));
 
 await checkBackingServices();
+await checkPortsFree([...services.map((s) => s.defaultPort), environment.GATEWAY_PORT]);
 console.log('Preparing databases and broker:');
 await setupDatabases();
 await setupBroker();
+await bootstrapReadModels();
 
 const host = environment.HOST;
 const table: Array<[string, string]> = [];
@@ -87,6 +107,7 @@ const gatewayBase = `http://${host === '0.0.0.0' ? 'localhost' : host}:${environ
 run('gateway', 'gateway/src/main.ts', { PORT: String(environment.GATEWAY_PORT), HOST: host });
 await waitForHealth('gateway', `${gatewayBase}/health`);
 
+if (stopping) await new Promise(() => {}); // stopAll exits the process
 table.sort(([a], [b]) => services.findIndex((s) => s.name === a) - services.findIndex((s) => s.name === b));
 const rows: Array<[string, string]> = [['gateway', `${gatewayBase}/graphql`], ...table];
 console.log('\n  Mercado is up\n');
