@@ -58,6 +58,20 @@ describe('integration events between the services', () => {
     await eventually(async () => (await query('orders', 'SELECT "priceCents", version FROM "ProductReplica" WHERE id = $1', [id]))[0], { priceCents: 4321, version: 2 });
   });
 
+  it('prices an order placed right after a price change at the new price', async () => {
+    const id = seedId('product:KIT-002');
+    await postGraphQL(stack.gateway.url, `mutation { updateProductPrice(id: "${id}", priceCents: 2222) { priceCents } }`, {}, admin);
+    await eventually(async () => (await query('orders', 'SELECT "priceCents" FROM "ProductReplica" WHERE id = $1', [id]))[0]?.priceCents, 2222);
+    const alice = await signIn(stack, 'alice@mercado.dev', 'alice-password');
+    const { body } = await postGraphQL(
+      stack.gateway.url,
+      `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { totalCents lines { unitPriceCents quantity } } }`,
+      { input: { lines: [{ productId: id, quantity: 2 }], idempotencyKey: 'price-change-order' } },
+      alice,
+    );
+    expect(body.data!.placeOrder).toEqual({ totalCents: 4444, lines: [{ unitPriceCents: 2222, quantity: 2 }] });
+  });
+
   it('answers Product.inStock from inventory stock events after a restock', async () => {
     const soldOut = (await query('inventory', 'SELECT "productId" FROM "StockItem" WHERE available = 0 LIMIT 1'))[0].productId as string;
     const inStock = async () => (await postGraphQL(stack.gateway.url, `{ product(id: "${soldOut}") { inStock stock { available } } }`)).body.data;
