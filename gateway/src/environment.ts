@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { commonEnvironment, parseEnvironment } from '@mercado/service-kit';
 import { developmentCorsOrigins } from './httpSecurity.ts';
 import { defaultOperationLimits, defaultRequestLimits } from './limits.ts';
-import { assertProductionSecret } from './productionSafety.ts';
+import { assertProductionSecret } from '@mercado/service-kit';
 import { subgraphs } from './subgraphs.ts';
 import { trustedDocumentsPath } from './trustedDocuments.ts';
 

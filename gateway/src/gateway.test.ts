@@ -5,7 +5,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type RunningService } from '@mercado/service-kit';
 import { startGateway, type GatewayOptions } from './gateway.ts';
-import { developmentInternalTokenSecret } from './productionSafety.ts';
+import { developmentInternalTokenSecret } from '@mercado/service-kit';
 import { subgraphs } from './subgraphs.ts';
 
 /**

@@ -18,7 +18,7 @@ import {
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
-import { assertProductionSecret } from './productionSafety.ts';
+import { assertProductionSecret } from '@mercado/service-kit';
 import { createRateLimiter, type RateLimitOptions } from './rateLimit.ts';
 import { readinessRoute } from './readiness.ts';
 import { subgraphFetcher } from './subgraphFetcher.ts';

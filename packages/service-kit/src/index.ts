@@ -17,3 +17,4 @@ export { startSubgraph, type RunningService, type SagaRuntime, type SubgraphDefi
 export { parseInput } from './validation.ts';
 export type { ServiceModule } from './serviceModule.ts';
 export { runService, type ServiceProcessEnvironment } from './runService.ts';
+export { assertProductionSecret, developmentInternalTokenSecret } from './productionSafety.ts';

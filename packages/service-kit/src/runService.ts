@@ -1,5 +1,6 @@
 import { startEventWorkers } from '@mercado/event-bus';
 import { createLogger } from './logger.ts';
+import { assertProductionSecret } from './productionSafety.ts';
 import type { ServiceModule } from './serviceModule.ts';
 import { closeOnSignals } from './shutdown.ts';
 
@@ -8,6 +9,7 @@ export interface ServiceProcessEnvironment {
   HOST: string;
   DATABASE_URL: string;
   INTERNAL_TOKEN_SECRET: string;
+  NODE_ENV: string;
   LOG_LEVEL: string;
   AMQP_URL: string;
   EVENTS_PREFIX: string;
@@ -20,6 +22,7 @@ export interface ServiceProcessEnvironment {
  * relay and consumer; all stopped in order on SIGINT/SIGTERM.
  */
 export async function runService(service: ServiceModule, env: ServiceProcessEnvironment): Promise<void> {
+  assertProductionSecret(env.NODE_ENV === 'production', env.INTERNAL_TOKEN_SECRET);
   const logger = createLogger(service.name, env.LOG_LEVEL);
   const db = service.createDb(env.DATABASE_URL);
   const server = await service.start(db, {

@@ -1,4 +1,4 @@
-import { commonEnvironment } from '@mercado/service-kit';
+import { commonEnvironment } from './environment.ts';
 
 /** The INTERNAL_TOKEN_SECRET every service falls back to when none is set: public, in this repository. */
 export const developmentInternalTokenSecret: string = commonEnvironment.INTERNAL_TOKEN_SECRET.parse(undefined);
