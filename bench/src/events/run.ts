@@ -1,0 +1,293 @@
+/**
+ * `npm run bench:events [-- --quick]`: integration events per second through outbox, relay,
+ * broker and consumer into a read model, next to the raw amqplib rate on the same broker in
+ * the same run (the ceiling), and replication lag at half the sustainable rate.
+ *
+ *   1. raw: publish with confirms to a quorum queue, one consumer acking each message;
+ *   2. pipeline flat out: writers commit a state change + outbox row as fast as they can; the
+ *      rate at which events land in the read model is the sustainable rate;
+ *   3. pipeline at half that rate, paced: the lag of every event (consumer commit - occurredAt);
+ *   4. when a target is missed (or with --profile), where the time goes: the writers alone with
+ *      the relay stopped, then relay + consumer alone on the backlog they left.
+ *
+ * Prints a table and writes bench/results/events.json (the gateway bench merges it into latest.json).
+ * Options: --quick, --profile, --writers N, --batch-size N (relay), --prefetch N (consumer),
+ * --consumer-connections N.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeStats, EventsPipeline, eventMessageBytes, type Counters } from './pipeline.ts';
+import { measureRaw } from './raw.ts';
+import { cpuSummary, describeCpu, fmt, machine, percentiles, round1, sleep, startCpuMeter, table } from './measure.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    writers: { type: 'string', default: '8' },
+    'batch-size': { type: 'string', default: '500' },
+    prefetch: { type: 'string', default: '50' },
+    'consumer-connections': { type: 'string', default: '10' },
+  },
+});
+const quick = args.quick!;
+const settings = {
+  writers: Number(args.writers),
+  relayBatchSize: Number(args['batch-size']),
+  prefetch: Number(args.prefetch),
+  consumerConnections: Number(args['consumer-connections']),
+  rawSeconds: quick ? 3 : 10,
+  warmupSeconds: quick ? 1 : 3,
+  flatOutSeconds: quick ? 5 : 20,
+  pacedSeconds: quick ? 5 : 20,
+  profileSeconds: quick ? 3 : 10,
+};
+const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const postgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const resultsFile = fileURLToPath(new URL('../../results/events.json', import.meta.url));
+const log = (line: string) => console.log(line);
+let interrupted = false;
+
+/** Rates per stage between two readings of the counters. */
+function rates(a: Counters, b: Counters, seconds: number) {
+  return { written: (b.written - a.written) / seconds, published: (b.published - a.published) / seconds, applied: (b.applied - a.applied) / seconds };
+}
+
+/**
+ * Which stage held the rate back: the one in front of which a backlog grew during the window.
+ * Growth under 1% of what went through counts as none (batches in flight).
+ */
+function bottleneck(from: Counters, to: Counters): string {
+  const through = Math.max(1, to.applied - from.applied);
+  const outboxGrowth = to.written - to.published - (from.written - from.published);
+  const brokerGrowth = to.published - to.applied - (from.published - from.applied);
+  if (brokerGrowth > through / 100 && brokerGrowth >= outboxGrowth) return `the consumer (broker backlog grew by ${fmt(brokerGrowth)})`;
+  if (outboxGrowth > through / 100) return `the relay (outbox backlog grew by ${fmt(outboxGrowth)})`;
+  return 'the writers (no backlog grew: relay and consumer kept up with the commits)';
+}
+
+function statsLine(pipeline: EventsPipeline): string {
+  const s = describeStats(pipeline.stats);
+  return (
+    `${s.eventsPerRelayBatch ?? '-'} events per relay batch; the consumer applied ${s.consumerTransactionsAtOnce ?? '-'} messages at once ` +
+    `on average (max ${s.consumerTransactionsAtOnceMax}; prefetch ${settings.prefetch}, ${settings.consumerConnections} connections)`
+  );
+}
+
+async function raw(messageBytes: number) {
+  log(`1/3 raw amqplib, ${settings.rawSeconds} s of publishing`);
+  const cpu = startCpuMeter();
+  const result = await measureRaw({
+    amqpUrl,
+    seconds: settings.rawSeconds,
+    messageBytes,
+    prefetch: settings.prefetch,
+    window: 1000,
+    onProgress: (consumed, published) => log(`    published ${fmt(published)}, consumed ${fmt(consumed)}`),
+  });
+  const cpuUse = cpu();
+  log(`    ${fmt(result.msgsPerSec)} msg/s (${fmt(result.consumed)} messages in ${result.seconds.toFixed(1)} s)`);
+  log(`    ${describeCpu(cpuUse, result.consumed, 'message')}\n`);
+  return { msgsPerSec: round1(result.msgsPerSec), messages: result.consumed, messageBytes, cpu: cpuSummary(cpuUse, result.consumed) };
+}
+
+async function flatOut(pipeline: EventsPipeline, rawRate: number) {
+  log(`2/3 pipeline flat out: ${settings.warmupSeconds} s warm-up, ${settings.flatOutSeconds} s measured`);
+  const t0 = performance.now();
+  let stop = false;
+  const writing = pipeline.writeFlatOut(() => stop || interrupted);
+  let last = pipeline.counters();
+  let lastAt = t0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    const c = pipeline.counters();
+    const r = rates(last, c, (now - lastAt) / 1000);
+    log(
+      `    ${((now - t0) / 1000).toFixed(0).padStart(3)} s  written ${fmt(r.written)}/s  published ${fmt(r.published)}/s  ` +
+        `applied ${fmt(r.applied)}/s  backlog: outbox ${fmt(c.written - c.published)}, broker ${fmt(c.published - c.applied)}`,
+    );
+    last = c;
+    lastAt = now;
+  }, 2000);
+  await sleep(settings.warmupSeconds * 1000);
+  const from = pipeline.counters();
+  pipeline.resetStats();
+  const cpu = startCpuMeter();
+  const fromAt = performance.now();
+  await sleep(settings.flatOutSeconds * 1000);
+  const to = pipeline.counters();
+  const seconds = (performance.now() - fromAt) / 1000;
+  const cpuUse = cpu();
+  const stats = describeStats(pipeline.stats);
+  const statsText = statsLine(pipeline);
+  stop = true;
+  await writing;
+  clearInterval(ticker);
+  const stages = rates(from, to, seconds);
+  const limitedBy = bottleneck(from, to);
+  const backlog = pipeline.counters();
+  const drainStart = performance.now();
+  if (!(await pipeline.drain(120_000))) throw new Error('the backlog did not drain within 120 s');
+  const drainSeconds = (performance.now() - drainStart) / 1000;
+  const left = backlog.written - backlog.applied;
+  log(
+    `    sustainable: ${fmt(stages.applied)} events/s into the read model (writers committed ${fmt(stages.written)}/s, ` +
+      `relay published ${fmt(stages.published)}/s); limited by ${limitedBy}`,
+  );
+  if (left > 0) log(`    a backlog of ${fmt(left)} drained in ${drainSeconds.toFixed(1)} s once the writers stopped`);
+  log(`    ${statsText}`);
+  log(`    ${describeCpu(cpuUse, to.applied - from.applied, 'event')}\n`);
+  return {
+    eventsPerSec: round1(stages.applied),
+    ratioToRaw: Math.round((stages.applied / rawRate) * 1000) / 1000,
+    stages: { writtenPerSec: round1(stages.written), publishedPerSec: round1(stages.published), appliedPerSec: round1(stages.applied) },
+    limitedBy,
+    ...stats,
+    cpu: cpuSummary(cpuUse, to.applied - from.applied),
+  };
+}
+
+async function paced(pipeline: EventsPipeline, rate: number) {
+  log(`3/3 pipeline at ${fmt(rate)} events/s for ${settings.pacedSeconds} s`);
+  pipeline.lagSamples = [];
+  pipeline.resetStats();
+  pipeline.tracing = true;
+  const cpu = startCpuMeter();
+  const ticker = setInterval(() => {
+    const lag = percentiles(pipeline.lagSamples);
+    log(`    applied ${fmt(lag.count)}  lag p50 ${fmt(lag.p50)} ms  p99 ${fmt(lag.p99)} ms`);
+  }, 2000);
+  const offered = await pipeline.writePaced(rate, settings.pacedSeconds);
+  const drained = await pipeline.drain(60_000);
+  pipeline.tracing = false;
+  clearInterval(ticker);
+  const cpuUse = cpu();
+  if (!drained) throw new Error('the paced run did not drain within 60 s');
+  const lag = percentiles(pipeline.lagSamples);
+  const offeredRate = offered.offered / offered.seconds;
+  log(`    offered ${fmt(offeredRate)} events/s; lag p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms, max ${fmt(lag.max)} ms over ${fmt(lag.count)} events`);
+  const legs = pipeline.lagBreakdown();
+  const legText = (l: typeof legs.p50) =>
+    `producer transaction ${fmt(l.write)}, outbox to broker confirm ${fmt(l.relay)}, broker to consumer ${fmt(l.broker)}, consumer transaction ${fmt(l.consume)}`;
+  log(`    lag by leg, p50 ms: ${legText(legs.p50)}`);
+  log(`    lag by leg, p99 ms: ${legText(legs.p99)}`);
+  log(`    ${statsLine(pipeline)}`);
+  log(`    ${describeCpu(cpuUse, lag.count, 'event')}`);
+  const consistent = await pipeline.replicaMatchesSource();
+  log(`    read model ${consistent ? 'equals' : 'DIFFERS FROM'} the source after the run\n`);
+  return {
+    lag: {
+      rate: round1(offeredRate),
+      p50: lag.p50,
+      p99: lag.p99,
+      max: lag.max,
+      events: lag.count,
+      byLeg: { p50: legs.p50, p99: legs.p99 },
+      ...describeStats(pipeline.stats),
+      cpu: cpuSummary(cpuUse, lag.count),
+    },
+    consistent,
+  };
+}
+
+/** The two halves apart: the writers with the relay stopped, then relay + consumer on the backlog. */
+async function profile(pipeline: EventsPipeline) {
+  log(`profile: where the time goes`);
+  await pipeline.stopRelay();
+  const before = pipeline.counters();
+  const writersCpu = startCpuMeter();
+  const writersStart = performance.now();
+  await pipeline.writeFlatOut(() => interrupted || performance.now() - writersStart > settings.profileSeconds * 1000);
+  const writersSeconds = (performance.now() - writersStart) / 1000;
+  const writersCpuUse = writersCpu();
+  const written = pipeline.counters().written - before.written;
+  log(`    writers alone (relay stopped): ${fmt(written / writersSeconds)} commits/s (state change + outbox row + notify each)`);
+  log(`    ${describeCpu(writersCpuUse, written, 'commit')}`);
+
+  pipeline.resetStats();
+  const deliveryCpu = startCpuMeter();
+  const deliveryStart = performance.now();
+  await pipeline.startRelay();
+  if (!(await pipeline.drain(120_000))) throw new Error('the profile backlog did not drain within 120 s');
+  const deliverySeconds = (performance.now() - deliveryStart) / 1000;
+  const deliveryCpuUse = deliveryCpu();
+  log(`    relay + broker + consumer alone, on that backlog of ${fmt(written)}: ${fmt(written / deliverySeconds)} events/s`);
+  log(`    ${statsLine(pipeline)}`);
+  log(`    ${describeCpu(deliveryCpuUse, written, 'event')}\n`);
+  return {
+    writersAlone: { commitsPerSec: round1(written / writersSeconds), cpu: cpuSummary(writersCpuUse, written) },
+    deliveryAlone: { eventsPerSec: round1(written / deliverySeconds), backlog: written, ...describeStats(pipeline.stats), cpu: cpuSummary(deliveryCpuUse, written) },
+  };
+}
+
+async function main() {
+  const m = machine();
+  log(`Mercado events bench: ${m.cpus} x ${m.model}, Node ${m.node}, load average ${m.loadAverage}${quick ? ' (--quick)' : ''}`);
+  const messageBytes = eventMessageBytes();
+  log(
+    `messages of ${messageBytes} bytes; ${settings.writers} writers, relay batch ${settings.relayBatchSize}, ` +
+      `consumer prefetch ${settings.prefetch} over ${settings.consumerConnections} database connections\n`,
+  );
+  const rawResult = await raw(messageBytes);
+
+  const pipeline = new EventsPipeline({ amqpUrl, postgresUrl, ...settings });
+  process.once('SIGINT', () => {
+    interrupted = true;
+    log('interrupted: cleaning up');
+    void pipeline.close().finally(() => process.exit(130));
+  });
+  try {
+    await pipeline.start();
+    const flat = await flatOut(pipeline, rawResult.msgsPerSec);
+    const { lag, consistent } = await paced(pipeline, Math.max(1, Math.round(flat.eventsPerSec / 2)));
+    const ratioMet = flat.ratioToRaw >= 0.5;
+    const lagMet = lag.p99 < 100;
+    const profiled = !ratioMet || !lagMet || args.profile ? await profile(pipeline) : undefined;
+
+    log(
+      table([
+        ['events bench', 'rate', 'vs raw', 'lag p50', 'lag p99', 'lag max'],
+        ['raw amqplib (ceiling)', `${fmt(rawResult.msgsPerSec)} msg/s`, '1.00x', '', '', ''],
+        ['pipeline, flat out', `${fmt(flat.eventsPerSec)} ev/s`, `${flat.ratioToRaw.toFixed(3)}x`, '', '', ''],
+        ['pipeline at half rate', `${fmt(lag.rate)} ev/s`, '', `${fmt(lag.p50)} ms`, `${fmt(lag.p99)} ms`, `${fmt(lag.max)} ms`],
+        ...(profiled
+          ? [
+              ['  writers alone', `${fmt(profiled.writersAlone.commitsPerSec)} tx/s`, '', '', '', ''],
+              ['  relay + consumer alone', `${fmt(profiled.deliveryAlone.eventsPerSec)} ev/s`, `${(profiled.deliveryAlone.eventsPerSec / rawResult.msgsPerSec).toFixed(3)}x`, '', '', ''],
+            ]
+          : []),
+      ]),
+    );
+    log(
+      `\ntargets: >= 50% of raw: ${ratioMet ? 'met' : 'MISSED'} (${(100 * flat.ratioToRaw).toFixed(1)}%); ` +
+        `p99 lag < 100 ms at half rate: ${lagMet ? 'met' : 'MISSED'} (${fmt(lag.p99)} ms)`,
+    );
+    const busy = Math.max(rawResult.cpu.othersPercent ?? 0, flat.cpu.othersPercent ?? 0, lag.cpu.othersPercent ?? 0);
+    if (busy > 10) log(`other processes used up to ${busy}% of the machine during the phases: absolute figures are low, compare ratios`);
+
+    const results = {
+      raw: rawResult,
+      pipeline: flat,
+      lagAtHalfRate: lag,
+      ...(profiled ? { profile: profiled } : {}),
+      targets: { ratioToRawAtLeast: 0.5, ratioMet, p99LagBelowMs: 100, lagMet },
+      readModelEqualsSource: consistent,
+      settings: { ...settings, quick },
+      machine: m,
+    };
+    mkdirSync(fileURLToPath(new URL('../../results/', import.meta.url)), { recursive: true });
+    writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+    log(`\nwrote ${resultsFile}`);
+  } finally {
+    await pipeline.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
