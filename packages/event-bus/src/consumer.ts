@@ -79,23 +79,103 @@ export class EventConsumer<Tx extends InboxTransaction> {
       },
     });
     await this.channel.waitForConnect();
-    await this.channel.consume(queue, (msg) => void this.onMessage(msg), { prefetch: this.opts.prefetch ?? 50 });
+    await this.channel.consume(queue, (msg) => this.enqueue(msg), { prefetch: this.opts.prefetch ?? 50 });
+  }
+
+  private pending: Array<{ msg: ConsumeMessage; generation: number }> = [];
+  private flushing = false;
+  private flushScheduled = false;
+
+  /**
+   * Deliveries are applied in batches: everything that arrived while the previous batch was
+   * committing goes into one transaction (one BEGIN/COMMIT and one disk flush for many events,
+   * instead of one each). A batch that fails is retried message by message, so one bad message
+   * is retried, parked or applied on its own and never holds back the others.
+   */
+  private enqueue(msg: ConsumeMessage): void {
+    this.pending.push({ msg, generation: this.generation });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    this.flushing = true;
+    const batch = this.pending.splice(0, this.opts.prefetch ?? 50);
+    try {
+      if (batch.length === 1) await this.onMessage(batch[0]!.msg, batch[0]!.generation);
+      else await this.applyBatch(batch);
+    } finally {
+      this.flushing = false;
+      if (this.pending.length) this.scheduleFlush();
+    }
+  }
+
+  private async applyBatch(batch: Array<{ msg: ConsumeMessage; generation: number }>): Promise<void> {
+    const ready: Array<{ msg: ConsumeMessage; generation: number; event: IntegrationEvent; handler: EventHandler<Tx> }> = [];
+    const alone: typeof batch = [];
+    for (const item of batch) {
+      try {
+        const { event, handler } = this.route(item.msg);
+        ready.push({ ...item, event, handler });
+      } catch {
+        alone.push(item); // poison: parked by the single-message path, with its reason
+      }
+    }
+    let fresh: boolean[] | undefined;
+    try {
+      fresh = await this.opts.transaction(async (tx) => {
+        const applied: boolean[] = [];
+        for (const { event, handler } of ready) {
+          const inserted = await tx.$executeRaw`
+            INSERT INTO "InboxEvent" ("id", "type", "receivedAt") VALUES (${event.id}::uuid, ${event.type}, now())
+            ON CONFLICT ("id") DO NOTHING`;
+          if (inserted > 0) await handler(event, tx);
+          applied.push(inserted > 0);
+        }
+        return applied;
+      });
+    } catch {
+      alone.push(...ready); // someone in the batch failed: find out who, one by one
+    }
+    if (fresh) {
+      ready.forEach(({ msg, generation, event }, i) => {
+        if (fresh![i]) {
+          this.applied++;
+          this.lag.record(event.type, event.occurredAt);
+        }
+        this.settle(generation, () => this.channel!.ack(msg));
+      });
+    }
+    for (const { msg, generation } of alone) await this.onMessage(msg, generation);
+  }
+
+  /** Parses the envelope and finds the handler; PoisonMessageError when either is impossible. */
+  private route(msg: ConsumeMessage): { event: IntegrationEvent; handler: EventHandler<Tx> } {
+    const event = this.parseEnvelope(msg);
+    // Redriven messages arrive through the default exchange and say where they were headed.
+    const routingKey = String(msg.properties.headers?.['x-original-routing-key'] ?? msg.fields.routingKey);
+    const handler = this.opts.handlers[routingKey];
+    if (!handler) throw new PoisonMessageError(`no handler for routing key ${routingKey}`);
+    return { event, handler };
   }
 
   async stop(): Promise<void> {
     await this.channel?.close();
   }
 
-  private async onMessage(msg: ConsumeMessage): Promise<void> {
-    const generation = this.generation;
+  private async onMessage(msg: ConsumeMessage, generation: number): Promise<void> {
     const deliveries = Number(msg.properties.headers?.['x-delivery-count'] ?? 0) + 1;
     let event: IntegrationEvent;
     try {
-      event = this.parseEnvelope(msg);
-      // Redriven messages arrive through the default exchange and say where they were headed.
-      const routingKey = String(msg.properties.headers?.['x-original-routing-key'] ?? msg.fields.routingKey);
-      const handler = this.opts.handlers[routingKey];
-      if (!handler) throw new PoisonMessageError(`no handler for routing key ${routingKey}`);
+      const routed = this.route(msg);
+      event = routed.event;
+      const handler = routed.handler;
       const fresh = await this.opts.transaction(async (tx) => {
         const inserted = await tx.$executeRaw`
           INSERT INTO "InboxEvent" ("id", "type", "receivedAt") VALUES (${event.id}::uuid, ${event.type}, now())
