@@ -201,6 +201,8 @@ interface RunningGateway {
 interface GatewayContext {
   subgraphs: Subgraphs;
   mercadoSubgraphs: boolean;
+  /** Measuring the gateway's own cost: no sharing of identical subgraph fetches, which would hide it. */
+  noFetchSharing: boolean;
 }
 
 async function startGatewayProcess(name: GatewayName, port: number, args: string[], env: Record<string, string>): Promise<RunningGateway> {
@@ -230,7 +232,7 @@ async function startGatewayProcess(name: GatewayName, port: number, args: string
 }
 
 const gatewayStarters: Record<GatewayName, (ctx: GatewayContext) => Promise<RunningGateway>> = {
-  mercado: ({ subgraphs, mercadoSubgraphs }) => {
+  mercado: ({ subgraphs, mercadoSubgraphs, noFetchSharing }) => {
     if (config.cpuProf) mkdirSync(join(resultsDir, 'profiles'), { recursive: true });
     const prof = config.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles')}`] : [];
     return startGatewayProcess('mercado', ports.mercado, tsNode('gateway/src/main.ts', prof), {
@@ -241,6 +243,7 @@ const gatewayStarters: Record<GatewayName, (ctx: GatewayContext) => Promise<Runn
       // Rate limiting must not shape a load test; its Redis keys stay apart from anyone else's.
       RATE_LIMIT_POINTS: '100000000',
       RATE_LIMIT_PREFIX: `mercado:bench:${process.pid}:rate`,
+      ...(noFetchSharing && { SUBGRAPH_DEDUPE: 'false' }),
       ...(mercadoSubgraphs && { ACCOUNTS_JWKS_URL: `${new URL(subgraphs.urls.accounts!).origin}/.well-known/jwks.json` }),
     });
   },
@@ -360,7 +363,7 @@ async function runWorkload(
   cancelled: () => boolean,
 ): Promise<{ figures: Record<string, Figures>; rows: TableRows[string]; othersPercent: number[] }> {
   log(`\n▸ ${workload.name}: ${workload.gateways.join(', ')}`);
-  const ctx: GatewayContext = { subgraphs, mercadoSubgraphs: workload.group === 'mercado' };
+  const ctx: GatewayContext = { subgraphs, mercadoSubgraphs: workload.group === 'mercado', noFetchSharing: workload.name === 'gateway-overhead' };
   const gateways: RunningGateway[] = [];
   try {
     for (const name of workload.gateways) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { corsOrigins, parseGatewayEnvironment, subgraphUrlOverrides } from './environment.ts';
+import { corsOrigins, parseGatewayEnvironment, queueDashboardEnabled, subgraphUrlOverrides } from './environment.ts';
 import { developmentCorsOrigins } from './httpSecurity.ts';
 
 describe('SUBGRAPH_<NAME>_URL', () => {
@@ -32,5 +32,14 @@ describe('gateway environment', () => {
     expect(corsOrigins({ NODE_ENV: 'development', CORS_ORIGINS: undefined })).toEqual(developmentCorsOrigins);
     expect(corsOrigins({ NODE_ENV: 'production', CORS_ORIGINS: undefined })).toEqual([]);
     expect(corsOrigins({ NODE_ENV: 'production', CORS_ORIGINS: 'https://shop.example, https://*.shop.example,' })).toEqual(['https://shop.example', 'https://*.shop.example']);
+  });
+
+  it('serves the queue dashboard in development, and in production only with ADMIN_DASHBOARD=on', () => {
+    expect(queueDashboardEnabled(parseGatewayEnvironment({}))).toBe(true);
+    expect(queueDashboardEnabled(parseGatewayEnvironment({ ADMIN_DASHBOARD: 'off' }))).toBe(false);
+    const production = { NODE_ENV: 'production', INTERNAL_TOKEN_SECRET: 'x'.repeat(40) };
+    expect(queueDashboardEnabled(parseGatewayEnvironment(production))).toBe(false);
+    expect(queueDashboardEnabled(parseGatewayEnvironment({ ...production, ADMIN_DASHBOARD: 'on' }))).toBe(true);
+    expect(() => parseGatewayEnvironment({ ADMIN_DASHBOARD: 'yes' })).toThrow(/ADMIN_DASHBOARD/);
   });
 });

@@ -36,8 +36,20 @@ export const gatewayEnvironment = {
   /** 600 a minute: ten a second per user (or anonymous address), far above what a person clicks. */
   RATE_LIMIT_POINTS: positive(600),
   RATE_LIMIT_DURATION_SECONDS: positive(60),
+  /**
+   * Gateway processes sharing the port (node:cluster); 1 runs a single process. Default 1: on a
+   * small shared host the subgraphs need the other core, and each worker costs ~250 MB. Set it
+   * to the number of cores on a host of its own.
+   */
+  GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /** `true`: identical subgraph queries in flight for the same identity share one request; `false`: each is sent. */
+  SUBGRAPH_DEDUPE: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  /** `fast`: the gateway's compiled executor (Apollo's for what it does not take on); `apollo`: Apollo's only. */
+  GATEWAY_EXECUTOR: z.enum(['fast', 'apollo']).default('fast'),
   /** Comma-separated origins (`*` for one port or host label); unset: local origins in development, none in production. */
   CORS_ORIGINS: z.string().optional(),
+  /** The admins' saga queue dashboard at /admin/queues (over REDIS_URL and SAGA_PREFIX); unset: on in development, off in production. */
+  ADMIN_DASHBOARD: z.enum(['on', 'off']).optional(),
   ...urlOverrides,
 };
 
@@ -56,6 +68,11 @@ export const environment = parseGatewayEnvironment();
 export function corsOrigins(env: Pick<GatewayEnvironment, 'CORS_ORIGINS' | 'NODE_ENV'> = environment): string[] {
   if (env.CORS_ORIGINS === undefined) return env.NODE_ENV === 'production' ? [] : developmentCorsOrigins;
   return env.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean);
+}
+
+/** Whether the gateway serves the queue dashboard: ADMIN_DASHBOARD, or else everywhere but production. */
+export function queueDashboardEnabled(env: Pick<GatewayEnvironment, 'ADMIN_DASHBOARD' | 'NODE_ENV'> = environment): boolean {
+  return env.ADMIN_DASHBOARD ? env.ADMIN_DASHBOARD === 'on' : env.NODE_ENV !== 'production';
 }
 
 /** SUBGRAPH_<NAME>_URL variables, by subgraph name. */

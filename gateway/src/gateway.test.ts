@@ -109,6 +109,14 @@ describe('gateway', () => {
     expect(res.headers.get('x-frame-options')).toBe('DENY');
   });
 
+  it('has no /admin routes unless the queue dashboard is configured', async () => {
+    for (const path of ['/admin/queues', '/admin/queues/', '/admin/session']) {
+      const res = await fetch(`${gateway.baseUrl}${path}`, { method: path.endsWith('session') ? 'POST' : 'GET' });
+      expect(res.status, path).toBe(404);
+      expect((await firstError(res)).extensions.code).toBe('NOT_FOUND');
+    }
+  });
+
   it("answers the full introspection query Sandbox sends in development, within every limit", async () => {
     const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true });
     const res = await post({ query }, { origin: 'https://sandbox.embed.apollographql.com' });

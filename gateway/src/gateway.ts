@@ -10,7 +10,6 @@ import {
   listen,
   maskUnexpectedErrors,
   sendJson,
-  signInternalContext,
   type Logger,
   type RunningService,
   type Viewer,
@@ -19,15 +18,21 @@ import { createAuthenticator, type AuthenticationOptions } from './authenticatio
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
+import { withFastExecutor } from './executor/fastExecutor.ts';
+import { createQueueDashboard, type QueueDashboardOptions } from './queueDashboard.ts';
 import { createRateLimiter, type RateLimitOptions } from './rateLimit.ts';
+import { internalTokenSigner, sharedInternalTokens } from './internalToken.ts';
 import { readinessRoute } from './readiness.ts';
 import { subgraphFetcher } from './subgraphFetcher.ts';
 import { trustedDocumentsGuard, trustedDocumentsStore, type TrustedDocuments } from './trustedDocuments.ts';
 
+/** Carries the client request's id to the subgraphs when identity tokens are shared. */
+const REQUEST_ID_HEADER = 'x-request-id';
+
 export interface GatewayContext {
   viewer: Viewer | null;
   requestId: string;
-  /** Signed once per client request, reused for every subgraph fetch it fans out to. */
+  /** The identity token for every subgraph fetch of the request: signed for it, or shared by its identity (dedupeSubgraphFetches). */
   internalToken: Promise<string>;
 }
 
@@ -50,12 +55,25 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** How long one subgraph fetch may take before its fields fail with SERVICE_UNAVAILABLE; default 10 s. */
   subgraphTimeoutMs?: number;
+  /**
+   * `fast` (default): plans run on the gateway's compiled executor (src/executor), with Apollo's
+   * own executor for whatever that one does not take on; `apollo`: everything on Apollo's.
+   */
+  executor?: 'fast' | 'apollo';
+  /**
+   * Share one subgraph request between identical queries in flight for the same identity
+   * (default true): identity tokens are then signed once per user for 30 s of their 60 s and the
+   * request id travels in `x-request-id` instead of inside the token. Mutations are never shared.
+   */
+  dedupeSubgraphFetches?: boolean;
   /** How long /ready waits for each subgraph's /health; default 2 s. */
   readinessTimeoutMs?: number;
   /** Browser origins allowed to call the gateway; default: `developmentCorsOrigins`, none in production. */
   corsOrigins?: readonly string[];
   /** Requests per user (or anonymous client address) per window, counted in Redis; omitted: no limit. */
   rateLimit?: RateLimitOptions;
+  /** The saga queues' dashboard at /admin/queues, for admins; omitted: no /admin routes at all. */
+  queueDashboard?: QueueDashboardOptions;
   logger: Logger;
   port: number;
   host?: string;
@@ -67,28 +85,37 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   if (opts.production && !opts.trustedDocuments) throw new Error('a production gateway needs its trusted documents');
   const limits = { ...defaultOperationLimits, ...opts.limits };
   const subgraphTimeoutMs = opts.subgraphTimeoutMs ?? defaultRequestLimits.subgraphTimeoutMs;
+  const dedupe = opts.dedupeSubgraphFetches ?? true;
 
-  // Filled in as the supergraph is loaded: what /ready checks, by name.
+  // Filled in as the supergraph is loaded: what /ready checks, and what the executor fetches with.
   const subgraphUrls = new Map<string, string>();
+  const dataSources = new Map<string, RemoteGraphQLDataSource<GatewayContext>>();
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     logger: opts.logger,
     buildService: ({ name, url }) => {
       const subgraphUrl = opts.subgraphUrls?.[name] ?? url!;
       subgraphUrls.set(name, subgraphUrl);
-      return new RemoteGraphQLDataSource<GatewayContext>({
+      const dataSource = new RemoteGraphQLDataSource<GatewayContext>({
         url: subgraphUrl,
-        fetcher: subgraphFetcher(name, subgraphTimeoutMs),
+        fetcher: subgraphFetcher(name, subgraphTimeoutMs, dedupe ? { dedupe: { ignoreHeader: REQUEST_ID_HEADER } } : {}),
         willSendRequest: async ({ request, context }) => {
           // Introspection by the gateway itself at start-up has no client context.
-          if (context.internalToken) request.http?.headers.set(INTERNAL_CONTEXT_HEADER, await context.internalToken);
+          if (!context.internalToken) return;
+          request.http?.headers.set(INTERNAL_CONTEXT_HEADER, await context.internalToken);
+          if (dedupe) request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
         },
       });
+      dataSources.set(name, dataSource);
+      return dataSource;
     },
   });
 
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway:
+      opts.executor === 'apollo'
+        ? gateway
+        : withFastExecutor(gateway, { dataSource: (name) => dataSources.get(name), logger: opts.logger }),
     introspection: !opts.production,
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors(opts.logger),
@@ -111,6 +138,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
 
   const rateLimiter = opts.rateLimit ? await createRateLimiter(opts.rateLimit, opts.logger) : undefined;
   const authenticate = createAuthenticator(opts.auth);
+  const signInternalToken = internalTokenSigner(opts.internalTokenSecret);
+  const sharedInternalToken = sharedInternalTokens(opts.internalTokenSecret);
   const handler = createHttpHandler<GatewayContext>({
     apollo,
     maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
@@ -123,7 +152,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       const viewer = await authenticateAndLimit(req);
       const header = req.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
-      const internalToken = signInternalContext({ viewer, requestId }, opts.internalTokenSecret);
+      const internalToken = Promise.resolve(dedupe ? sharedInternalToken(viewer) : signInternalToken({ viewer, requestId }));
       return { viewer, requestId, internalToken };
     },
     onUnexpectedError: (error) => opts.logger.error({ err: error }, 'request failed'),
@@ -146,6 +175,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     return viewer;
   }
 
+  const dashboard = opts.queueDashboard
+    ? createQueueDashboard({
+        dashboard: opts.queueDashboard,
+        authenticate: authenticateAndLimit,
+        internalTokenSecret: opts.internalTokenSecret,
+        production: opts.production,
+        onUnexpectedError: (error) => opts.logger.error({ err: error }, 'queue dashboard request failed'),
+      })
+    : undefined;
+
   const applyHttpSecurity = createHttpSecurity({
     production: opts.production,
     corsOrigins: opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins),
@@ -153,11 +192,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const stop = async () => {
     await apollo.stop();
     await rateLimiter?.close();
+    await dashboard?.close();
   };
   let server: Awaited<ReturnType<typeof listen>>;
   try {
     server = await listen(async (req, res) => {
-      if (!applyHttpSecurity(req, res)) await handler(req, res);
+      if (applyHttpSecurity(req, res)) return;
+      if (dashboard?.handles(req)) return dashboard.handle(req, res);
+      await handler(req, res);
     }, opts.port, opts.host);
   } catch (error) {
     await stop();

@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 
 /**
@@ -11,6 +11,12 @@ export interface SagaBusConfig {
   redisUrl: string;
   /** BullMQ key prefix: keeps environments and test runs apart on one Redis. */
   prefix: string;
+  /**
+   * How soon a job whose worker died is handed out again: its lock expires after
+   * `lockDuration` and another worker's stalled check, every `stalledInterval`, puts it back
+   * (BullMQ's defaults, 30 s each, unless set; tests that kill workers shorten them).
+   */
+  worker?: Pick<WorkerOptions, 'lockDuration' | 'stalledInterval'>;
 }
 
 export interface SagaCommand<P = unknown> {
@@ -68,6 +74,11 @@ export class SagaBus {
     if (opts.resend) {
       const existing = await queue.getJob(id);
       if (existing && (await existing.isFailed())) return void (await existing.retry());
+      // The participant did answer, but the reply failed for good on the orchestrator's side
+      // (BullMQ fails a job whose worker died while holding it twice): without reviving it the
+      // saga would wait forever, since the command above is done and re-adding it is a no-op.
+      const reply = await this.queue(command.replyTo).getJob(jobId(command.sagaId, command.step, 'reply'));
+      if (reply && (await reply.isFailed())) return void (await reply.retry());
     }
     await queue.add(command.command, command, {
       jobId: id,

@@ -31,7 +31,7 @@ export function startParticipant(opts: ParticipantOptions): { worker: Worker; cl
       await opts.bus.sendReply(replyTo, { kind: 'reply', sagaId, step, result, attempts: job.attemptsMade + 1 });
       return result;
     },
-    { connection, prefix: opts.bus.config.prefix, concurrency: opts.concurrency ?? 20 },
+    { connection, prefix: opts.bus.config.prefix, concurrency: opts.concurrency ?? 20, ...opts.bus.config.worker },
   );
   worker.on('failed', (job, err) => opts.logger.warn({ err: err.message, job: job?.id, attempts: job?.attemptsMade }, 'saga command failed'));
   worker.on('error', (err) => opts.logger.warn({ err: err.message }, 'saga worker error'));

@@ -32,6 +32,8 @@ export interface SagaRuntime {
   redisUrl: string;
   /** BullMQ key prefix; keeps environments and test runs apart on one Redis. */
   prefix: string;
+  /** Saga workers' job locks (BullMQ's 30 s defaults unless set); see SagaBusConfig in @mercado/saga. */
+  worker?: { lockDuration?: number; stalledInterval?: number };
 }
 
 export interface RunningService {

@@ -2,7 +2,7 @@ import { composeSupergraph, startGateway, type GatewayOptions } from '@mercado/g
 import { randomBytes } from 'node:crypto';
 import { declareTopology, deleteTopology, startEventWorkers, type RunningEventWorkers } from '@mercado/event-bus';
 import { deleteSagaKeys } from '@mercado/saga';
-import { createLogger, type RunningService } from '@mercado/service-kit';
+import { createLogger, type RunningService, type SagaRuntime } from '@mercado/service-kit';
 import { createTestDatabase, testInternalSecret, type TestDatabase } from '@mercado/service-kit/testing';
 import { services } from './services.ts';
 
@@ -41,6 +41,11 @@ export async function startInProcessStack(
     events?: boolean;
     /** Saga queues on the real Redis, under a unique prefix (default on). */
     sagas?: boolean;
+    /**
+     * The saga workers' job locks (BullMQ's 30 s defaults otherwise): a test that kills workers
+     * shortens them, so that the jobs a dead worker held are handed out again soon.
+     */
+    sagaWorkerLocks?: SagaRuntime['worker'];
   } = {},
 ): Promise<InProcessStack> {
   const logLevel = opts.logLevel ?? process.env.LOG_LEVEL ?? 'silent';
@@ -53,7 +58,7 @@ export async function startInProcessStack(
   const eventsPrefix = `mercado-test-${randomBytes(4).toString('hex')}`;
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const sagaPrefix = eventsPrefix;
-  const saga = opts.sagas !== false ? { redisUrl, prefix: sagaPrefix } : undefined;
+  const saga = opts.sagas !== false ? { redisUrl, prefix: sagaPrefix, ...(opts.sagaWorkerLocks ? { worker: opts.sagaWorkerLocks } : {}) } : undefined;
   const workers: Record<string, { close(): Promise<void> }> = {};
   const dbs: Record<string, unknown> = {};
   const consumers = services
@@ -107,6 +112,8 @@ export async function startInProcessStack(
       auth: { jwksUrl: `${subgraphs.accounts!.baseUrl}/.well-known/jwks.json`, issuer: 'mercado-accounts', audience: 'mercado' },
       internalTokenSecret: testInternalSecret,
       production: false,
+      // As in development: the admins' dashboard over this stack's saga queues.
+      ...(saga ? { queueDashboard: { redisUrl, prefix: sagaPrefix } } : {}),
       logger: createLogger('gateway', logLevel),
       port: 0,
       ...opts.gateway,

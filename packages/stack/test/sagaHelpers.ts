@@ -33,7 +33,9 @@ export async function settled(stack: InProcessStack, auth: Record<string, string
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const order = await readOrder(stack, auth, id);
-    if (order.saga && !['RUNNING', 'COMPENSATING'].includes(order.saga.state)) return order;
+    // The order row and its saga are read by separate queries; once the saga has finished
+    // nothing changes any more, so one more read sees both in their final state.
+    if (order.saga && !['RUNNING', 'COMPENSATING'].includes(order.saga.state)) return readOrder(stack, auth, id);
     if (Date.now() > deadline) throw new Error(`saga of order ${id} still ${order.saga?.state} at ${order.saga?.currentStep}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { badInput, conflict, graphQLError, isId, notFound, parseInput, requireViewer, type Viewer } from '@mercado/service-kit';
-import type { Db } from '../db.ts';
+import { burstTransactionOptions, type Db } from '../db.ts';
 import type { Order } from '../generated/prisma/client.ts';
 import { startSaga, type Dispatch } from '../saga/orchestrator.ts';
 
@@ -76,7 +76,7 @@ export async function placeOrder(db: Db, viewer: Viewer | null, input: unknown):
       });
       const { dispatch } = await startSaga(tx, 'placeOrder', order.id);
       return { order, dispatch };
-    });
+    }, burstTransactionOptions);
   } catch (error) {
     // Two requests with one key raced; the loser returns the winner's order.
     if ((error as { code?: string }).code === 'P2002') {
@@ -108,5 +108,5 @@ export async function cancelOrder(db: Db, viewer: Viewer | null, orderId: string
     }
     const { dispatch } = await startSaga(tx, 'cancelOrder', order.id);
     return { order, dispatch };
-  });
+  }, burstTransactionOptions);
 }

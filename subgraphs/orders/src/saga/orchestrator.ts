@@ -3,7 +3,7 @@ import { appendToOutbox } from '@mercado/event-bus';
 import { replyQueue, Worker, type SagaBus, type SagaMessage } from '@mercado/saga';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Db, Tx } from '../db.ts';
+import { burstTransactionOptions, type Db, type Tx } from '../db.ts';
 import { OrderConfirmed } from '../events/OrderConfirmed.ts';
 import { decide, firstStep, type Decision, type Outcome, type SagaType, type StepName } from './decide.ts';
 import { remoteSteps, type SagaOrder } from './steps.ts';
@@ -126,7 +126,7 @@ export async function handleSagaMessage(db: Db, msg: SagaMessage): Promise<Dispa
     });
     const order = await loadSagaOrder(tx, saga);
     return advance(tx, saga, order, decide(saga.type, current, outcome, saga.failureReason));
-  });
+  }, burstTransactionOptions);
 }
 
 /** Sends a remote step's command, and its deadline if it has one. */
@@ -161,7 +161,7 @@ export function startOrchestrator(opts: OrchestratorOptions): { close: () => Pro
       const next = await handleSagaMessage(opts.db, job.data);
       if (next) await dispatch(opts.bus, next, opts.stepTimeoutMs);
     },
-    { connection, prefix: opts.bus.config.prefix, concurrency: 20 },
+    { connection, prefix: opts.bus.config.prefix, concurrency: 20, ...opts.bus.config.worker },
   );
   worker.on('failed', (job, err) => opts.logger.warn({ err: err.message, job: job?.id }, 'saga message failed; will retry'));
   worker.on('error', (err) => opts.logger.warn({ err: err.message }, 'saga worker error'));
