@@ -16,7 +16,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const children: Array<{ name: string; child: ChildProcess }> = [];
 let stopping = false;
 
-function run(name: string, entry: string, env: Record<string, string>): ChildProcess {
+function run(name: string, entry: string, env: Record<string, string>): ChildProcess | undefined {
+  if (stopping) return undefined; // never start a process after shutdown began: it would be orphaned
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: root,
     env: { ...process.env, ...env },
