@@ -2,3 +2,4 @@ export { commandQueue, replyQueue, SagaBus, type SagaBusConfig, type SagaCommand
 export { deleteSagaKeys } from './cleanup.ts';
 export { startParticipant, type CommandHandler, type ParticipantOptions } from './participant.ts';
 export { UnrecoverableError, Worker } from 'bullmq';
+export { runOnce, type RawSql, type TransactionalDb } from './runOnce.ts';
