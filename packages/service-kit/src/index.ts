@@ -12,6 +12,7 @@ export {
 } from './internalContext.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { loadSchemaFile } from './schemaFile.ts';
+export { createPrismaDb, type PrismaClientClass, type PrismaDbOptions } from './prismaDb.ts';
 export { closeOnSignals } from './shutdown.ts';
 export { startSubgraph, type RunningService, type SagaRuntime, type SubgraphDefinition, type SubgraphRuntime } from './subgraph.ts';
 export { parseInput } from './validation.ts';

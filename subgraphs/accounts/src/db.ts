@@ -1,14 +1,7 @@
-import { PrismaPg } from '@prisma/adapter-pg';
+import { createPrismaDb } from '@mercado/service-kit';
 import { PrismaClient } from './generated/prisma/client.ts';
 
 export type Db = PrismaClient;
 
 /** The accounts service's own database. `onQuery` sees every SQL statement (tests count them). */
-export function createDb(databaseUrl: string, onQuery?: (sql: string) => void): Db {
-  const db = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: databaseUrl }),
-    log: onQuery ? [{ emit: 'event', level: 'query' }] : [],
-  });
-  if (onQuery) (db as PrismaClient<'query'>).$on('query', (e) => onQuery(e.query));
-  return db;
-}
+export const createDb = (databaseUrl: string, onQuery?: (sql: string) => void): Db => createPrismaDb(PrismaClient, databaseUrl, onQuery);
