@@ -7,6 +7,10 @@ import { envelopeSchema, type IntegrationEvent } from './envelope.ts';
 import { LagRecorder } from './lag.ts';
 import { assertConsumerTopology, type TopologyNames } from './topology.ts';
 
+/** Enough deliveries ahead for the next batch to gather while one commits. */
+const DEFAULT_PREFETCH = 1000;
+const DEFAULT_MAX_BATCH = 500;
+
 /** A message no retry can fix (malformed, fails validation): parked at once, with the reason. */
 export class PoisonMessageError extends Error {}
 
@@ -23,9 +27,35 @@ export function parsePayload<T>(schema: z.ZodType<T>, event: IntegrationEvent): 
 /** The transaction a handler runs in: the service's own Prisma transaction client. */
 export interface InboxTransaction {
   $executeRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<number>;
+  $queryRaw<T = unknown>(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<T>;
 }
 
+/** Applies one event. */
 export type EventHandler<Tx> = (event: IntegrationEvent, tx: Tx) => Promise<void>;
+
+/**
+ * Applies a run of consecutive events at once, typically with one multi-row statement: what lets
+ * a read model keep up with a busy source. It must leave the same state as applying the events
+ * one by one in the order given (replicas: newest version per aggregate wins).
+ */
+export interface BatchEventHandler<Tx> {
+  batch: (events: IntegrationEvent[], tx: Tx) => Promise<void>;
+}
+
+export type Handler<Tx> = EventHandler<Tx> | BatchEventHandler<Tx>;
+
+/**
+ * The newest event of each aggregate in a run, for a batch handler's multi-row upsert (which may
+ * touch each row once): with event-carried state, the newest event alone gives the newest state.
+ */
+export function newestPerAggregate(events: IntegrationEvent[]): IntegrationEvent[] {
+  const newest = new Map<string, IntegrationEvent>();
+  for (const event of events) {
+    const seen = newest.get(event.aggregateId);
+    if (!seen || seen.version < event.version) newest.set(event.aggregateId, event);
+  }
+  return [...newest.values()];
+}
 
 export interface EventConsumerOptions<Tx extends InboxTransaction> {
   /** The consuming service, e.g. orders: names its queue and parking lot. */
@@ -33,13 +63,26 @@ export interface EventConsumerOptions<Tx extends InboxTransaction> {
   connection: AmqpConnectionManager;
   names: TopologyNames;
   /** Handlers by routing key (`<source>.<Type>`); the queue is bound to exactly these. */
-  handlers: Record<string, EventHandler<Tx>>;
+  handlers: Record<string, Handler<Tx>>;
   /** Runs fn in one database transaction (Prisma's interactive $transaction). */
   transaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
   logger: Logger;
   /** Deliveries before a failing message is parked. */
   maxDeliveries?: number;
+  /** Unacknowledged deliveries the broker may send ahead: what the next batch is gathered from. */
   prefetch?: number;
+  /** Most events applied in one transaction. */
+  maxBatch?: number;
+}
+
+interface Delivery {
+  msg: ConsumeMessage;
+  generation: number;
+}
+
+interface Routed<Tx> extends Delivery {
+  event: IntegrationEvent;
+  handler: Handler<Tx>;
 }
 
 /**
@@ -79,10 +122,10 @@ export class EventConsumer<Tx extends InboxTransaction> {
       },
     });
     await this.channel.waitForConnect();
-    await this.channel.consume(queue, (msg) => this.enqueue(msg), { prefetch: this.opts.prefetch ?? 50 });
+    await this.channel.consume(queue, (msg) => this.enqueue(msg), { prefetch: this.opts.prefetch ?? DEFAULT_PREFETCH });
   }
 
-  private pending: Array<{ msg: ConsumeMessage; generation: number }> = [];
+  private pending: Delivery[] = [];
   private flushing = false;
   private flushScheduled = false;
 
@@ -106,9 +149,9 @@ export class EventConsumer<Tx extends InboxTransaction> {
   private async flush(): Promise<void> {
     this.flushScheduled = false;
     this.flushing = true;
-    const batch = this.pending.splice(0, this.opts.prefetch ?? 50);
+    const batch = this.pending.splice(0, this.opts.maxBatch ?? DEFAULT_MAX_BATCH);
     try {
-      if (batch.length === 1) await this.onMessage(batch[0]!.msg, batch[0]!.generation);
+      if (batch.length === 1) await this.onMessage(batch[0]!);
       else await this.applyBatch(batch);
     } finally {
       this.flushing = false;
@@ -116,47 +159,50 @@ export class EventConsumer<Tx extends InboxTransaction> {
     }
   }
 
-  private async applyBatch(batch: Array<{ msg: ConsumeMessage; generation: number }>): Promise<void> {
-    const ready: Array<{ msg: ConsumeMessage; generation: number; event: IntegrationEvent; handler: EventHandler<Tx> }> = [];
-    const alone: typeof batch = [];
-    for (const item of batch) {
+  private async applyBatch(batch: Delivery[]): Promise<void> {
+    const ready: Array<Routed<Tx>> = [];
+    const alone: Delivery[] = [];
+    for (const delivery of batch) {
       try {
-        const { event, handler } = this.route(item.msg);
-        ready.push({ ...item, event, handler });
+        ready.push({ ...delivery, ...this.route(delivery.msg) });
       } catch {
-        alone.push(item); // poison: parked by the single-message path, with its reason
+        alone.push(delivery); // poison: parked by the single-message path, with its reason
       }
     }
     let fresh: boolean[] | undefined;
     try {
-      fresh = await this.opts.transaction(async (tx) => {
-        const applied: boolean[] = [];
-        for (const { event, handler } of ready) {
-          const inserted = await tx.$executeRaw`
-            INSERT INTO "InboxEvent" ("id", "type", "receivedAt") VALUES (${event.id}::uuid, ${event.type}, now())
-            ON CONFLICT ("id") DO NOTHING`;
-          if (inserted > 0) await handler(event, tx);
-          applied.push(inserted > 0);
-        }
-        return applied;
-      });
+      fresh = await this.opts.transaction((tx) => applyInTransaction(ready, tx));
     } catch {
       alone.push(...ready); // someone in the batch failed: find out who, one by one
     }
     if (fresh) {
-      ready.forEach(({ msg, generation, event }, i) => {
-        if (fresh![i]) {
-          this.applied++;
-          this.lag.record(event.type, event.occurredAt);
-        }
-        this.settle(generation, () => this.channel!.ack(msg));
+      ready.forEach(({ event }, i) => {
+        if (!fresh![i]) return;
+        this.applied++;
+        this.lag.record(event.type, event.occurredAt);
       });
+      this.ackAll(ready, alone.length === 0);
     }
-    for (const { msg, generation } of alone) await this.onMessage(msg, generation);
+    for (const delivery of alone) await this.onMessage(delivery);
+  }
+
+  /**
+   * Acks a batch that committed. When the batch is all that is outstanding on the current
+   * channel (every earlier delivery was settled by an earlier batch, none of it is still to be
+   * parked), one ack of its last message with `allUpTo` settles it all: one frame instead of one
+   * per message, the broker's work per event.
+   */
+  private ackAll(done: Delivery[], nothingElseOutstanding: boolean): void {
+    const current = done.every((d) => d.generation === this.generation);
+    if (current && nothingElseOutstanding && done.length > 0) {
+      this.channel!.ack(done[done.length - 1]!.msg, true);
+      return;
+    }
+    for (const { msg, generation } of done) this.settle(generation, () => this.channel!.ack(msg));
   }
 
   /** Parses the envelope and finds the handler; PoisonMessageError when either is impossible. */
-  private route(msg: ConsumeMessage): { event: IntegrationEvent; handler: EventHandler<Tx> } {
+  private route(msg: ConsumeMessage): { event: IntegrationEvent; handler: Handler<Tx> } {
     const event = this.parseEnvelope(msg);
     // Redriven messages arrive through the default exchange and say where they were headed.
     const routingKey = String(msg.properties.headers?.['x-original-routing-key'] ?? msg.fields.routingKey);
@@ -169,24 +215,15 @@ export class EventConsumer<Tx extends InboxTransaction> {
     await this.channel?.close();
   }
 
-  private async onMessage(msg: ConsumeMessage, generation: number): Promise<void> {
+  private async onMessage(delivery: Delivery): Promise<void> {
+    const { msg, generation } = delivery;
     const deliveries = Number(msg.properties.headers?.['x-delivery-count'] ?? 0) + 1;
-    let event: IntegrationEvent;
     try {
-      const routed = this.route(msg);
-      event = routed.event;
-      const handler = routed.handler;
-      const fresh = await this.opts.transaction(async (tx) => {
-        const inserted = await tx.$executeRaw`
-          INSERT INTO "InboxEvent" ("id", "type", "receivedAt") VALUES (${event.id}::uuid, ${event.type}, now())
-          ON CONFLICT ("id") DO NOTHING`;
-        if (inserted === 0) return false;
-        await handler(event, tx);
-        return true;
-      });
+      const routed = { ...delivery, ...this.route(msg) };
+      const [fresh] = await this.opts.transaction((tx) => applyInTransaction([routed], tx));
       if (fresh) {
         this.applied++;
-        this.lag.record(event.type, event.occurredAt);
+        this.lag.record(routed.event.type, routed.event.occurredAt);
       }
       this.settle(generation, () => this.channel!.ack(msg));
     } catch (err) {
@@ -242,6 +279,35 @@ export class EventConsumer<Tx extends InboxTransaction> {
     // After a reconnect the broker redelivers whatever this channel had not settled.
     if (generation === this.generation) fn();
   }
+}
+
+/**
+ * Records the events' ids in the inbox (one statement) and applies those seen for the first
+ * time, in delivery order, a run of consecutive events with the same batch handler at once.
+ * Returns, per event, whether it was applied (false: a redelivery, no effect).
+ */
+async function applyInTransaction<Tx extends InboxTransaction>(items: Array<Routed<Tx>>, tx: Tx): Promise<boolean[]> {
+  const ids = items.map(({ event }) => event.id.toLowerCase());
+  const inserted = await tx.$queryRaw<Array<{ id: string }>>`
+    INSERT INTO "InboxEvent" ("id", "type", "receivedAt")
+    SELECT e."id", e."type", now() FROM unnest(${ids}::uuid[], ${items.map(({ event }) => event.type)}::text[]) AS e("id", "type")
+    ON CONFLICT ("id") DO NOTHING
+    RETURNING "id"`;
+  const firstTime = new Set(inserted.map((row) => row.id));
+  // The same event twice in one batch (published again after a relay crash) is applied once.
+  const applied = ids.map((id) => firstTime.delete(id));
+  for (let start = 0; start < items.length; ) {
+    const handler = items[start]!.handler;
+    let end = start;
+    while (end < items.length && items[end]!.handler === handler) end++;
+    const run = items.slice(start, end).filter((_, k) => applied[start + k]).map(({ event }) => event);
+    if (run.length > 0) {
+      if (typeof handler === 'function') for (const event of run) await handler(event, tx);
+      else await handler.batch(run, tx);
+    }
+    start = end;
+  }
+  return applied;
 }
 
 function errorText(err: unknown): string {

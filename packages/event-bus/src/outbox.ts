@@ -13,13 +13,18 @@ export const OUTBOX_CHANNEL = 'mercado_outbox';
 
 /**
  * Appends events to the outbox inside the caller's transaction: they are published if and
- * only if the state change commits.
+ * only if the state change commits. One statement whatever the number of events, and it wakes
+ * the relay (NOTIFY is delivered at commit, never for a rollback).
  */
 export async function appendToOutbox(tx: SqlTransaction, ...events: IntegrationEvent[]): Promise<void> {
-  for (const e of events) {
-    await tx.$executeRaw`
+  if (events.length === 0) return;
+  const column = <T>(pick: (e: IntegrationEvent) => T) => events.map(pick);
+  await tx.$executeRaw`
+    WITH appended AS (
       INSERT INTO "OutboxEvent" ("id", "type", "source", "aggregateId", "version", "occurredAt", "payload")
-      VALUES (${e.id}::uuid, ${e.type}, ${e.source}, ${e.aggregateId}, ${e.version}, ${e.occurredAt}::timestamptz, ${JSON.stringify(e.payload)}::jsonb)`;
-  }
-  if (events.length) await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+      SELECT * FROM unnest(${column((e) => e.id)}::uuid[], ${column((e) => e.type)}::text[], ${column((e) => e.source)}::text[],
+        ${column((e) => e.aggregateId)}::text[], ${column((e) => e.version)}::int[], ${column((e) => e.occurredAt)}::timestamptz[],
+        ${column((e) => JSON.stringify(e.payload))}::jsonb[])
+      RETURNING 1)
+    SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
 }

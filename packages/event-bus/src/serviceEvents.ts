@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { connectToBroker } from './connection.ts';
-import { EventConsumer, type EventHandler, type InboxTransaction } from './consumer.ts';
+import { EventConsumer, type Handler, type InboxTransaction } from './consumer.ts';
 import { OutboxRelay } from './relay.ts';
 import { topologyNames } from './topology.ts';
 
@@ -9,7 +9,7 @@ export interface ServiceEvents<TDb, Tx extends InboxTransaction = any> {
   /** True when the service has an outbox: it runs a relay. */
   produces: boolean;
   /** Handlers by routing key (`<source>.<Type>`) for the events it replicates. */
-  handlers?: Record<string, EventHandler<Tx>>;
+  handlers?: Record<string, Handler<Tx>>;
   /** Runs fn in one transaction of the service's database. */
   transaction?: <T>(db: TDb, fn: (tx: Tx) => Promise<T>) => Promise<T>;
   /**

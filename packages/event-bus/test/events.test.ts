@@ -9,14 +9,19 @@ import {
   connectToBroker,
   EventConsumer,
   listParked,
+  newestPerAggregate,
   newEvent,
   OutboxRelay,
   parsePayload,
+  pgSql,
+  pgTransaction,
   redriveParked,
+  type PgSql,
   type AmqpConnectionManager,
+  type BatchEventHandler,
   type IntegrationEvent,
 } from '../src/index.ts';
-import { amqpUrl, brokerNamespace, closeBrokerConnections, createEventDatabases, silent, sqlTx, transactionOn, waitFor, type SqlTx } from './harness.ts';
+import { amqpUrl, brokerNamespace, closeBrokerConnections, createEventDatabases, silent, waitFor } from './harness.ts';
 
 type Databases = Awaited<ReturnType<typeof createEventDatabases>>;
 
@@ -46,7 +51,7 @@ async function updateItem(id: string, value: number): Promise<void> {
        ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, version = "Item".version + 1 RETURNING version`,
       [id, value],
     );
-    await appendToOutbox(sqlTx(client), newEvent('test', 'ItemChanged', id, rows[0]!.version, { value }));
+    await appendToOutbox(pgSql(client), newEvent('test', 'ItemChanged', id, rows[0]!.version, { value }));
     await client.query('COMMIT');
   } finally {
     client.release();
@@ -55,13 +60,13 @@ async function updateItem(id: string, value: number): Promise<void> {
 
 let failFor = new Set<string>();
 function startConsumer(connection: AmqpConnectionManager) {
-  const consumer = new EventConsumer<SqlTx>({
+  const consumer = new EventConsumer<PgSql>({
     consumer: 'replica',
     connection,
     names: ns.names,
     logger: silent,
     maxDeliveries: 3,
-    transaction: transactionOn(dbs.consumer),
+    transaction: pgTransaction(dbs.consumer),
     handlers: {
       'test.ItemChanged': async (event, tx) => {
         const { value } = parsePayload(z.object({ value: z.number().int() }), event);
@@ -94,13 +99,15 @@ const replicaState = () => rows(dbs.consumer, 'SELECT id, value, version FROM "I
 const inboxCount = async () => Number((await rows(dbs.consumer, 'SELECT count(*) AS n FROM "InboxEvent"'))[0].n);
 const outboxCount = async () => Number((await rows(dbs.producer, 'SELECT count(*) AS n FROM "OutboxEvent"'))[0].n);
 
-async function publishRaw(event: IntegrationEvent | string, routingKey = 'test.ItemChanged'): Promise<void> {
+async function publishRaw(...events: Array<IntegrationEvent | string>): Promise<void> {
   const connection = await amqplib.connect(amqpUrl);
   const ch = await connection.createConfirmChannel();
-  ch.publish(ns.names.exchange, routingKey, Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)), {
-    persistent: true,
-    messageId: typeof event === 'string' ? 'raw' : event.id,
-  });
+  for (const event of events) {
+    ch.publish(ns.names.exchange, 'test.ItemChanged', Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)), {
+      persistent: true,
+      messageId: typeof event === 'string' ? 'raw' : event.id,
+    });
+  }
   await ch.waitForConfirms();
   await connection.close();
 }
@@ -133,6 +140,54 @@ describe('integration events', () => {
     expect(await rows(dbs.consumer, `SELECT value, version, applied FROM "ItemReplica" WHERE id = '${id}'`)).toEqual([
       { value: 30, version: 3, applied: 2 }, // v2 inserted, v3 applied; v1 and the copies of v2 had no effect
     ]);
+  });
+
+  it('applies runs of events with a batch handler: one upsert per run, redeliveries and older versions without effect', async () => {
+    const batches: number[] = [];
+    const upsertAll: BatchEventHandler<PgSql> = {
+      async batch(events, tx) {
+        batches.push(events.length);
+        const newest = newestPerAggregate(events).map((e) => ({ id: e.aggregateId, version: e.version, ...parsePayload(z.object({ value: z.number().int() }), e) }));
+        await tx.$executeRaw`
+          INSERT INTO "ItemReplica" (id, value, version)
+          SELECT * FROM unnest(${newest.map((n) => n.id)}::text[], ${newest.map((n) => n.value)}::int[], ${newest.map((n) => n.version)}::int[])
+          ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, applied = "ItemReplica".applied + 1
+          WHERE "ItemReplica".version < EXCLUDED.version`;
+      },
+    };
+    // 10 items with versions 1..30 each, shuffled, and every fifth event sent twice.
+    const events = Array.from({ length: 300 }, (_, n) => newEvent('test', 'ItemChanged', `batched-${n % 10}`, 1 + Math.floor(n / 10), { value: n }));
+    const shuffled = events.map((e) => ({ e, key: Math.random() })).sort((a, b) => a.key - b.key).map(({ e }) => e);
+    const sent = shuffled.flatMap((e, i) => (i % 5 === 0 ? [e, e] : [e]));
+    const connection = connectToBroker(amqpUrl, silent, connectionName);
+    open.push(connection);
+    const startBatchConsumer = async () => {
+      const consumer = new EventConsumer<PgSql>({
+        consumer: 'replica',
+        connection,
+        names: ns.names,
+        logger: silent,
+        maxDeliveries: 3,
+        transaction: pgTransaction(dbs.consumer),
+        handlers: { 'test.ItemChanged': upsertAll },
+      });
+      await consumer.start();
+      return consumer;
+    };
+    // Queued while no consumer runs, so that it receives them in bursts once it starts.
+    await (await startBatchConsumer()).stop();
+    await publishRaw(...sent);
+    const consumer = await startBatchConsumer();
+    open.push(consumer);
+    await waitFor(async () => consumer.appliedCount === 300, 30_000, '300 distinct events applied');
+    await new Promise((r) => setTimeout(r, 300)); // time for any copy to arrive, if it were to count
+
+    expect(consumer.appliedCount).toBe(300);
+    expect(Math.max(...batches)).toBeGreaterThan(1);
+    const replica = await rows(dbs.consumer, `SELECT id, value, version FROM "ItemReplica" WHERE id LIKE 'batched-%' ORDER BY id`);
+    expect(replica).toEqual(Array.from({ length: 10 }, (_, i) => ({ id: `batched-${i}`, value: 290 + i, version: 30 })));
+    const inbox = await dbs.consumer.query('SELECT count(*)::int AS n FROM "InboxEvent" WHERE id = ANY($1::uuid[])', [events.map((e) => e.id)]);
+    expect(inbox.rows).toEqual([{ n: 300 }]);
   });
 
   it('still delivers an event, with one effect, when the relay dies between confirm and commit', async () => {

@@ -46,34 +46,6 @@ export async function createEventDatabases() {
   };
 }
 
-/** Prisma's $executeRaw tagged template over a pg client, so tests need no generated client. */
-export function sqlTx(client: pg.PoolClient) {
-  return {
-    async $executeRaw(strings: TemplateStringsArray, ...values: unknown[]): Promise<number> {
-      const text = strings.reduce((acc, s, i) => acc + s + (i < values.length ? `$${i + 1}` : ''), '');
-      return (await client.query(text, values)).rowCount ?? 0;
-    },
-  };
-}
-export type SqlTx = ReturnType<typeof sqlTx>;
-
-export function transactionOn(pool: pg.Pool) {
-  return async <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(sqlTx(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
-  };
-}
-
 /** A unique prefix for exchanges and queues, and a cleanup that deletes them. */
 export function brokerNamespace(consumers: string[]): { names: TopologyNames; prefix: string; cleanup: () => Promise<void> } {
   const prefix = `mercado-test-${randomBytes(4).toString('hex')}`;

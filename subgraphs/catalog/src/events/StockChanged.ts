@@ -1,16 +1,18 @@
-import { parsePayload, type IntegrationEvent } from '@mercado/event-bus';
+import { newestPerAggregate, parsePayload, type BatchEventHandler } from '@mercado/event-bus';
 import { z } from 'zod';
 import type { Tx } from '../db.ts';
 
 // Our own reading of inventory's event: only the fields the catalog uses.
 const stockChanged = z.object({ available: z.number().int().min(0) });
 
-/** inventory.StockChanged: keep the replica the catalog answers Product.inStock from. */
-export async function onStockChanged(event: IntegrationEvent, tx: Tx): Promise<void> {
-  const { available } = parsePayload(stockChanged, event);
-  await tx.$executeRaw`
-    INSERT INTO "StockReplica" ("productId", "available", "version")
-    VALUES (${event.aggregateId}::uuid, ${available}, ${event.version})
-    ON CONFLICT ("productId") DO UPDATE SET "available" = EXCLUDED."available", "version" = EXCLUDED."version"
-    WHERE "StockReplica"."version" < EXCLUDED."version"`;
-}
+/** inventory.StockChanged / StockSnapshotPublished: keep the replica the catalog answers Product.inStock from. */
+export const applyStockChanges: BatchEventHandler<Tx> = {
+  async batch(events, tx) {
+    const stock = newestPerAggregate(events).map((event) => ({ event, ...parsePayload(stockChanged, event) }));
+    await tx.$executeRaw`
+      INSERT INTO "StockReplica" ("productId", "available", "version")
+      SELECT * FROM unnest(${stock.map((s) => s.event.aggregateId)}::uuid[], ${stock.map((s) => s.available)}::int[], ${stock.map((s) => s.event.version)}::int[])
+      ON CONFLICT ("productId") DO UPDATE SET "available" = EXCLUDED."available", "version" = EXCLUDED."version"
+      WHERE "StockReplica"."version" < EXCLUDED."version"`;
+  },
+};

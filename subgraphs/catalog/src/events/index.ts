@@ -1,13 +1,13 @@
 import { appendToOutbox, type ServiceEvents } from '@mercado/event-bus';
 import type { Db, Tx } from '../db.ts';
-import { onStockChanged } from './StockChanged.ts';
+import { applyStockChanges } from './StockChanged.ts';
 import { ProductSnapshotPublished } from './ProductSnapshotPublished.ts';
 
 export const catalogEvents: ServiceEvents<Db, Tx> = {
   produces: true,
   handlers: {
-    'inventory.StockChanged': onStockChanged,
-    'inventory.StockSnapshotPublished': onStockChanged,
+    'inventory.StockChanged': applyStockChanges,
+    'inventory.StockSnapshotPublished': applyStockChanges,
   },
   transaction: (db, fn) => db.$transaction(fn),
   async republish(db) {

@@ -1,15 +1,19 @@
-import { parsePayload, type IntegrationEvent } from '@mercado/event-bus';
+import { newestPerAggregate, parsePayload, type BatchEventHandler } from '@mercado/event-bus';
 import { z } from 'zod';
 import type { Tx } from '../db.ts';
 
 const customerState = z.object({ name: z.string(), email: z.string() });
 
-/** accounts.UserRegistered / UserSnapshotPublished: the customer's name and email. */
-export async function onCustomerState(event: IntegrationEvent, tx: Tx): Promise<void> {
-  const c = parsePayload(customerState, event);
-  await tx.$executeRaw`
-    INSERT INTO "CustomerReplica" ("id", "name", "email", "version", "updatedAt")
-    VALUES (${event.aggregateId}::uuid, ${c.name}, ${c.email}, ${event.version}, now())
-    ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "version" = EXCLUDED."version", "updatedAt" = now()
-    WHERE "CustomerReplica"."version" < EXCLUDED."version"`;
-}
+/** accounts.UserRegistered / UserSnapshotPublished: the customer's name and email, newest version wins. */
+export const applyCustomerStates: BatchEventHandler<Tx> = {
+  async batch(events, tx) {
+    const customers = newestPerAggregate(events).map((event) => ({ event, ...parsePayload(customerState, event) }));
+    await tx.$executeRaw`
+      INSERT INTO "CustomerReplica" ("id", "name", "email", "version", "updatedAt")
+      SELECT c.*, now() FROM unnest(
+        ${customers.map((c) => c.event.aggregateId)}::uuid[], ${customers.map((c) => c.name)}::text[], ${customers.map((c) => c.email)}::text[],
+        ${customers.map((c) => c.event.version)}::int[]) AS c
+      ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "version" = EXCLUDED."version", "updatedAt" = now()
+      WHERE "CustomerReplica"."version" < EXCLUDED."version"`;
+  },
+};

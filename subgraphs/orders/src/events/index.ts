@@ -1,16 +1,16 @@
 import type { ServiceEvents } from '@mercado/event-bus';
 import type { Db, Tx } from '../db.ts';
-import { onCustomerState } from './customerEvents.ts';
-import { onProductState } from './productEvents.ts';
+import { applyCustomerStates } from './customerEvents.ts';
+import { applyProductStates } from './productEvents.ts';
 
 export const ordersEvents: ServiceEvents<Db, Tx> = {
   produces: true,
   handlers: {
-    'catalog.ProductCreated': onProductState,
-    'catalog.ProductPriceChanged': onProductState,
-    'catalog.ProductSnapshotPublished': onProductState,
-    'accounts.UserRegistered': onCustomerState,
-    'accounts.UserSnapshotPublished': onCustomerState,
+    'catalog.ProductCreated': applyProductStates,
+    'catalog.ProductPriceChanged': applyProductStates,
+    'catalog.ProductSnapshotPublished': applyProductStates,
+    'accounts.UserRegistered': applyCustomerStates,
+    'accounts.UserSnapshotPublished': applyCustomerStates,
   },
   transaction: (db, fn) => db.$transaction(fn),
   readModel: {

@@ -1,4 +1,4 @@
-import { parsePayload, type IntegrationEvent } from '@mercado/event-bus';
+import { newestPerAggregate, parsePayload, type BatchEventHandler } from '@mercado/event-bus';
 import { z } from 'zod';
 import type { Tx } from '../db.ts';
 
@@ -11,12 +11,16 @@ const productState = z.object({
 });
 
 /** catalog.ProductCreated / ProductPriceChanged / ProductSnapshotPublished: newest version wins. */
-export async function onProductState(event: IntegrationEvent, tx: Tx): Promise<void> {
-  const p = parsePayload(productState, event);
-  await tx.$executeRaw`
-    INSERT INTO "ProductReplica" ("id", "sku", "name", "priceCents", "currency", "version", "updatedAt")
-    VALUES (${event.aggregateId}::uuid, ${p.sku}, ${p.name}, ${p.priceCents}, ${p.currency}, ${event.version}, now())
-    ON CONFLICT ("id") DO UPDATE SET "sku" = EXCLUDED."sku", "name" = EXCLUDED."name", "priceCents" = EXCLUDED."priceCents",
-      "currency" = EXCLUDED."currency", "version" = EXCLUDED."version", "updatedAt" = now()
-    WHERE "ProductReplica"."version" < EXCLUDED."version"`;
-}
+export const applyProductStates: BatchEventHandler<Tx> = {
+  async batch(events, tx) {
+    const products = newestPerAggregate(events).map((event) => ({ event, ...parsePayload(productState, event) }));
+    await tx.$executeRaw`
+      INSERT INTO "ProductReplica" ("id", "sku", "name", "priceCents", "currency", "version", "updatedAt")
+      SELECT p.*, now() FROM unnest(
+        ${products.map((p) => p.event.aggregateId)}::uuid[], ${products.map((p) => p.sku)}::text[], ${products.map((p) => p.name)}::text[],
+        ${products.map((p) => p.priceCents)}::int[], ${products.map((p) => p.currency)}::text[], ${products.map((p) => p.event.version)}::int[]) AS p
+      ON CONFLICT ("id") DO UPDATE SET "sku" = EXCLUDED."sku", "name" = EXCLUDED."name", "priceCents" = EXCLUDED."priceCents",
+        "currency" = EXCLUDED."currency", "version" = EXCLUDED."version", "updatedAt" = now()
+      WHERE "ProductReplica"."version" < EXCLUDED."version"`;
+  },
+};

@@ -1,4 +1,4 @@
-import { parsePayload, type IntegrationEvent } from '@mercado/event-bus';
+import { parsePayload, type BatchEventHandler } from '@mercado/event-bus';
 import { z } from 'zod';
 import type { Tx } from '../db.ts';
 
@@ -9,12 +9,16 @@ const orderConfirmed = z.object({
 });
 
 /** orders.OrderConfirmed: remember the purchases. A set, so replays and reordering are harmless. */
-export async function onOrderConfirmed(event: IntegrationEvent, tx: Tx): Promise<void> {
-  const { customerId, lines } = parsePayload(orderConfirmed, event);
-  for (const productId of new Set(lines.map((l) => l.productId))) {
+export const recordPurchases: BatchEventHandler<Tx> = {
+  async batch(events, tx) {
+    const purchases = events.flatMap((event) => {
+      const { customerId, lines } = parsePayload(orderConfirmed, event);
+      return lines.map((line) => ({ customerId, productId: line.productId, order: event.aggregateId }));
+    });
     await tx.$executeRaw`
       INSERT INTO "Purchase" ("customerId", "productId", "firstOrder", "createdAt")
-      VALUES (${customerId}::uuid, ${productId}::uuid, ${event.aggregateId}::uuid, now())
+      SELECT p.*, now() FROM unnest(${purchases.map((p) => p.customerId)}::uuid[], ${purchases.map((p) => p.productId)}::uuid[],
+        ${purchases.map((p) => p.order)}::uuid[]) AS p
       ON CONFLICT DO NOTHING`;
-  }
-}
+  },
+};

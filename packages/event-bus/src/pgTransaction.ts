@@ -1,0 +1,42 @@
+import type pg from 'pg';
+
+/**
+ * Prisma's raw-SQL tagged templates over a plain pg client, for code that moves events without
+ * a generated Prisma client (the event-bus tests, the events benchmark). Values become $n
+ * parameters exactly as Prisma sends them; arrays go as PostgreSQL arrays.
+ */
+export interface PgSql {
+  $executeRaw(strings: TemplateStringsArray, ...values: unknown[]): Promise<number>;
+  $queryRaw<T = unknown>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T>;
+}
+
+const toText = (strings: TemplateStringsArray) => strings.reduce((acc, s, i) => acc + (i > 0 ? `$${i}` : '') + s, '');
+
+export function pgSql(client: pg.ClientBase): PgSql {
+  return {
+    async $executeRaw(strings, ...values) {
+      return (await client.query(toText(strings), values)).rowCount ?? 0;
+    },
+    async $queryRaw<T>(strings: TemplateStringsArray, ...values: unknown[]) {
+      return (await client.query(toText(strings), values)).rows as T;
+    },
+  };
+}
+
+/** Runs fn in one transaction on a connection of the pool, like Prisma's interactive $transaction. */
+export function pgTransaction(pool: pg.Pool) {
+  return async <T>(fn: (tx: PgSql) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(pgSql(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+}
