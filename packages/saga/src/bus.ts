@@ -97,15 +97,40 @@ export class SagaBus {
     });
   }
 
-  /** A delayed message to the orchestrator: if the step has not answered by then, it gives up on it. */
-  async scheduleDeadline(orchestrator: string, sagaId: string, step: string, delayMs: number): Promise<void> {
-    await this.queue(replyQueue(orchestrator)).add('deadline', { kind: 'deadline', sagaId, step } satisfies SagaMessage, {
-      jobId: jobId(sagaId, step, 'deadline'),
+  /**
+   * A delayed message to the orchestrator: if the step has not answered by then, it gives up on
+   * it. `resend` (the orchestrator's sweep) also revives a deadline that failed for good (its
+   * worker died twice holding it): re-adding it would be a no-op while the failed job is kept,
+   * so a saga whose participant never answers would never time out. Its time had come when it
+   * failed, so the revived deadline is handled at once.
+   */
+  async scheduleDeadline(orchestrator: string, sagaId: string, step: string, delayMs: number, opts: { resend?: boolean } = {}): Promise<void> {
+    const queue = this.queue(replyQueue(orchestrator));
+    const id = jobId(sagaId, step, 'deadline');
+    if (opts.resend) {
+      const existing = await queue.getJob(id);
+      if (existing && (await existing.isFailed())) return void (await existing.retry());
+    }
+    await queue.add('deadline', { kind: 'deadline', sagaId, step } satisfies SagaMessage, {
+      jobId: id,
       delay: delayMs,
       attempts: 8,
       backoff: { type: 'exponential', delay: 200 },
       ...retention,
     });
+  }
+
+  /**
+   * Drops a step's deadline that has not fired yet, once the step's reply has been applied (it
+   * would only find the step over and do nothing). Returns whether one was dropped; a deadline
+   * a worker holds already is left to it (BullMQ does not remove a locked job), as is a finished one.
+   */
+  async cancelDeadline(orchestrator: string, sagaId: string, step: string): Promise<boolean> {
+    const queue = this.queue(replyQueue(orchestrator));
+    const id = jobId(sagaId, step, 'deadline');
+    const state = await queue.getJobState(id);
+    if (state !== 'delayed' && state !== 'waiting' && state !== 'prioritized') return false;
+    return (await queue.remove(id)) === 1;
   }
 
   async close(): Promise<void> {

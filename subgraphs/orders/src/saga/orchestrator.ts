@@ -129,7 +129,10 @@ export async function handleSagaMessage(db: Db, msg: SagaMessage): Promise<Dispa
   }, burstTransactionOptions);
 }
 
-/** Sends a remote step's command, and its deadline if it has one. */
+/**
+ * Sends a remote step's command, and its deadline if it has one. `resend` (the sweep) also
+ * revives whichever of the step's command, reply or deadline failed for good.
+ */
 export async function dispatch(bus: SagaBus, d: Dispatch, stepTimeoutMs: number, resend = false): Promise<void> {
   const def = remoteSteps[d.step]!;
   await bus.sendCommand(
@@ -137,7 +140,7 @@ export async function dispatch(bus: SagaBus, d: Dispatch, stepTimeoutMs: number,
     { sagaId: d.sagaId, step: d.step, command: def.command, payload: def.payload(d.order), replyTo: replyQueue(ORCHESTRATOR) },
     { resend },
   );
-  if (def.hasDeadline) await bus.scheduleDeadline(ORCHESTRATOR, d.sagaId, d.step, stepTimeoutMs);
+  if (def.hasDeadline) await bus.scheduleDeadline(ORCHESTRATOR, d.sagaId, d.step, stepTimeoutMs, { resend });
 }
 
 export interface OrchestratorOptions {
@@ -151,15 +154,23 @@ export interface OrchestratorOptions {
 /**
  * The orders process's saga worker: applies replies and deadlines, sends what comes next, and
  * every few seconds re-sends the current step of sagas that have not moved (a crash between a
- * commit and a send loses nothing; job ids make the re-send a no-op otherwise).
+ * commit and a send loses nothing; job ids make the re-send a no-op otherwise, and it revives
+ * the step's command, reply or deadline if one failed for good after its worker died twice).
  */
 export function startOrchestrator(opts: OrchestratorOptions): { close: () => Promise<void>; sweep: () => Promise<number> } {
   const connection = new Redis(opts.bus.config.redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker<SagaMessage>(
     replyQueue(ORCHESTRATOR),
     async (job) => {
-      const next = await handleSagaMessage(opts.db, job.data);
+      const msg = job.data;
+      const next = await handleSagaMessage(opts.db, msg);
       if (next) await dispatch(opts.bus, next, opts.stepTimeoutMs);
+      // The step has answered: its deadline, if still waiting, would fire later as a no-op.
+      if (msg.kind === 'reply' && remoteSteps[msg.step as StepName]?.hasDeadline) {
+        await opts.bus
+          .cancelDeadline(ORCHESTRATOR, msg.sagaId, msg.step)
+          .catch((err) => opts.logger.warn({ err: (err as Error).message, sagaId: msg.sagaId, step: msg.step }, 'could not drop a saga deadline'));
+      }
     },
     { connection, prefix: opts.bus.config.prefix, concurrency: 20, ...opts.bus.config.worker },
   );

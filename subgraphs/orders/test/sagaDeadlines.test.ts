@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteSagaKeys, replyQueue, SagaBus, Worker } from '@mercado/saga';
+import { createLogger } from '@mercado/service-kit';
+import { createTestDatabase, type TestDatabase } from '@mercado/service-kit/testing';
+import { Redis } from 'ioredis';
+import { createDb, type Db } from '../src/db.ts';
+import { dispatch, ORCHESTRATOR, startOrchestrator, startSaga } from '../src/saga/orchestrator.ts';
+
+/*
+ * The orchestrator's deadlines against real Redis and PostgreSQL, with no participant running:
+ * the test plays inventory (or its silence) itself.
+ */
+
+const migrations = new URL('../../../prisma/orders/migrations', import.meta.url).pathname;
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `test-orders-deadlines-${randomUUID().slice(0, 8)}`;
+const replies = replyQueue(ORCHESTRATOR);
+const STEP_TIMEOUT_MS = 200;
+
+let database: TestDatabase;
+let db: Db;
+let bus: SagaBus;
+let orchestrator: ReturnType<typeof startOrchestrator> | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase('orders', migrations);
+  db = createDb(database.url);
+  bus = new SagaBus({ redisUrl, prefix });
+});
+
+afterAll(async () => {
+  await orchestrator?.close();
+  await bus?.close();
+  await deleteSagaKeys(redisUrl, prefix);
+  await db?.$disconnect();
+  await database?.drop();
+});
+
+/** The orchestrator, sweeping only when the test says so. */
+function ensureOrchestrator(): ReturnType<typeof startOrchestrator> {
+  orchestrator ??= startOrchestrator({ db, bus, logger: createLogger('orders', 'silent'), stepTimeoutMs: STEP_TIMEOUT_MS, sweepIntervalMs: 3_600_000 });
+  return orchestrator;
+}
+
+/** A pending order and its placeOrder saga, whose first command (reserveStock) and deadline are sent. */
+async function placeOrderSaga(deadlineMs: number): Promise<string> {
+  const { sagaId, dispatch: first } = await db.$transaction(async (tx) => {
+    const order = await tx.order.create({
+      data: {
+        userId: randomUUID(),
+        status: 'PENDING',
+        currency: 'EUR',
+        totalCents: 1200,
+        lines: { create: [{ productId: randomUUID(), productName: 'Kenya AA', quantity: 1, unitPriceCents: 1200, position: 1 }] },
+      },
+    });
+    return startSaga(tx, 'placeOrder', order.id);
+  });
+  expect(first).toMatchObject({ step: 'reserveStock' });
+  await dispatch(bus, first!, deadlineMs);
+  return sagaId;
+}
+
+async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const sagaState = (id: string) =>
+  db.saga.findUniqueOrThrow({
+    where: { id },
+    select: { state: true, currentStep: true, failureReason: true, steps: { select: { name: true, status: true }, orderBy: { position: 'asc' } } },
+  });
+
+/**
+ * Plays an orchestrator process that takes the job and dies holding it, twice: a worker that
+ * fetches it by hand and never renews its lock, while its stalled-job check hands it back.
+ * The second time BullMQ marks the job to fail when next fetched ("stalled more than allowable limit").
+ */
+async function dieTwiceHolding(jobId: string): Promise<void> {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const doomed = new Worker(replies, null, { connection, prefix, autorun: false, lockDuration: 300, stalledInterval: 100 });
+  try {
+    await doomed.startStalledCheckTimer();
+    for (let death = 1; death <= 2; death++) {
+      const job = await until(`the job, taken for the ${death}. time`, () => doomed.getNextJob(`dead-${death}`, { block: false }), (j) => j !== undefined);
+      expect(job!.id).toBe(jobId);
+      await until(`${jobId} after its ${death}. worker died`, () => bus.queue(replies).getJobState(jobId), (state) => state === 'waiting');
+    }
+  } finally {
+    await doomed.close();
+    await connection.quit();
+  }
+}
+
+describe('saga deadlines', () => {
+  it('a deadline that failed for good (its worker died twice holding it) is revived by the sweep: the saga still times out', async () => {
+    const sagaId = await placeOrderSaga(STEP_TIMEOUT_MS); // inventory never answers
+    const deadlineId = `${sagaId}.reserveStock.deadline`;
+    await dieTwiceHolding(deadlineId);
+
+    // A live orchestrator fetches it next: BullMQ fails it without running it.
+    const { sweep } = ensureOrchestrator();
+    const finished = await until('the deadline', () => bus.queue(replies).getJobState(deadlineId), (state) => state === 'failed' || state === 'completed');
+    expect(finished).toBe('failed');
+    expect((await bus.queue(replies).getJob(deadlineId))!.failedReason).toMatch(/stalled more than allowable limit/);
+    expect(await sagaState(sagaId)).toMatchObject({ state: 'RUNNING', currentStep: 'reserveStock' });
+
+    // The saga has been idle past the sweep's threshold; the sweep must revive its deadline.
+    await db.$executeRaw`UPDATE "Saga" SET "updatedAt" = now() - interval '1 minute' WHERE "id" = ${sagaId}::uuid`;
+    expect(await sweep()).toBeGreaterThanOrEqual(1);
+    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING', 5_000);
+    expect(saga).toEqual({
+      state: 'COMPENSATING',
+      currentStep: 'releaseStock',
+      failureReason: 'TIMED_OUT',
+      steps: [
+        { name: 'reserveStock', status: 'TIMED_OUT' },
+        { name: 'releaseStock', status: 'RUNNING' },
+      ],
+    });
+  });
+
+  it("drops a step's pending deadline once its reply has been applied, and only that step's", async () => {
+    ensureOrchestrator();
+    const sagaId = await placeOrderSaga(60_000);
+    const queue = bus.queue(replies);
+    expect(await queue.getJobState(`${sagaId}.reserveStock.deadline`)).toBe('delayed');
+
+    // Inventory reserves and answers; the orchestrator moves on to the payment.
+    await bus.sendReply(replies, { kind: 'reply', sagaId, step: 'reserveStock', result: { ok: true }, attempts: 1 });
+    await until('the reply', () => queue.getJobState(`${sagaId}.reserveStock.reply`), (state) => state === 'completed' || state === 'failed');
+    expect(await queue.getJobState(`${sagaId}.reserveStock.reply`)).toBe('completed');
+    expect(await queue.getJob(`${sagaId}.reserveStock.deadline`)).toBeUndefined();
+    // The step waited on next keeps its deadline: payments never answers, so the saga times out there.
+    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING', 5_000);
+    expect(saga).toEqual({
+      state: 'COMPENSATING',
+      currentStep: 'voidPayment',
+      failureReason: 'TIMED_OUT',
+      steps: [
+        { name: 'reserveStock', status: 'SUCCEEDED' },
+        { name: 'authorizePayment', status: 'TIMED_OUT' },
+        { name: 'voidPayment', status: 'RUNNING' },
+      ],
+    });
+  });
+});
