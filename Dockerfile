@@ -9,4 +9,5 @@ COPY gateway ./gateway
 COPY prisma ./prisma
 COPY scripts ./scripts
 COPY turbo.json tsconfig.json ./
-RUN npm ci --no-audit --no-fund && npx turbo run generate
+# The gateway runs as compiled JavaScript (gateway/dist); the subgraphs run their sources under tsx.
+RUN npm ci --no-audit --no-fund && npx turbo run generate && npm run build -w @mercado/gateway

@@ -5,10 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { environment } from './lib/environment.ts';
 import { services } from '@mercado/stack';
+import { bundleForNode, gatewayDist } from '@mercado/gateway/build';
 import { formatLogLine } from './lib/logLines.ts';
 import { bootstrapReadModels, checkBackingServices, databaseUrl, setupBroker, setupDatabases } from './setup.ts';
 
@@ -16,9 +18,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const children: Array<{ name: string; child: ChildProcess }> = [];
 let stopping = false;
 
+/** Starts `entry`: TypeScript under tsx, or plain JavaScript (the compiled gateway) with node alone. */
 function run(name: string, entry: string, env: Record<string, string>): ChildProcess | undefined {
   if (stopping) return undefined; // never start a process after shutdown began: it would be orphaned
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,7 +108,9 @@ await Promise.all(
 );
 
 const gatewayBase = `http://${host === '0.0.0.0' ? 'localhost' : host}:${environment.GATEWAY_PORT}`;
-run('gateway', 'gateway/src/main.ts', { PORT: String(environment.GATEWAY_PORT), HOST: host });
+// The gateway runs as it ships: compiled to JavaScript (`npm run build -w @mercado/gateway`), fresh from the sources.
+await bundleForNode([join(root, 'gateway/src/main.ts')], gatewayDist);
+run('gateway', join(gatewayDist, 'main.js'), { PORT: String(environment.GATEWAY_PORT), HOST: host });
 await waitForHealth('gateway', `${gatewayBase}/health`);
 
 if (stopping) await new Promise(() => {}); // stopAll exits the process

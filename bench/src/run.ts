@@ -6,7 +6,9 @@
  * first round would otherwise pay for it), and runs alternating rounds (the order rotates each
  * round) of fixed-connection load with autocannon: a warm-up, then a measured run. The machine is noisy (about +-12% between runs
  * of the same gateway), so each figure is the median over the rounds, and ratios are taken
- * against the plain @apollo/gateway measured in the same run.
+ * against the plain @apollo/gateway measured in the same run. Both gateways run as plain
+ * JavaScript: Mercado's built as it ships (gateway/build.ts, into gateway/dist), the baseline
+ * compiled by the same bundler (into bench/dist); the subgraphs run under tsx.
  *
  *   npm run bench                     5 s priming, then 3 rounds of 3 s warm-up + 10 s per gateway and workload
  *   npm run bench -- --quick          2 s priming, 1 round of 2 s warm-up + 5 s (a smoke run)
@@ -25,6 +27,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INTERNAL_CONTEXT_HEADER, signInternalContext } from '@mercado/service-kit';
+import { bundleForNode, gatewayDist } from '@mercado/gateway/build';
 import { z } from 'zod';
 import { publicSubgraphNames, publicSubgraphPorts } from '../public-benchmark/src/subgraphs.ts';
 import { publicSupergraphPath } from '../public-benchmark/src/compose.ts';
@@ -91,6 +94,19 @@ function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 const tsNode = (script: string, nodeFlags: string[] = []) => ['--import', 'tsx', ...nodeFlags, script];
+
+/**
+ * Both gateways run as plain JavaScript, as each would be deployed: Mercado's as it ships
+ * (`npm run build -w @mercado/gateway`, which `npm start` and the Dockerfile run), the apollo
+ * baseline compiled by the same bundler. Under tsx each would carry tsx's loader and caches
+ * (tens of MB of resident memory) and tsx's source-mapped stack traces.
+ */
+const compiledGateways = { mercado: join(gatewayDist, 'main.js'), apollo: join(repoRoot, 'bench/dist/gateways/apollo.js') };
+
+async function compileGateways() {
+  await bundleForNode([join(repoRoot, 'gateway/src/main.ts')], gatewayDist);
+  await bundleForNode([join(repoRoot, 'bench/src/gateways/apollo.ts')], join(compiledGateways.apollo, '..'));
+}
 
 function hiveBin(): string {
   const require = createRequire(import.meta.url);
@@ -235,7 +251,7 @@ const gatewayStarters: Record<GatewayName, (ctx: GatewayContext) => Promise<Runn
   mercado: ({ subgraphs, mercadoSubgraphs, noFetchSharing }) => {
     if (config.cpuProf) mkdirSync(join(resultsDir, 'profiles'), { recursive: true });
     const prof = config.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles')}`] : [];
-    return startGatewayProcess('mercado', ports.mercado, tsNode('gateway/src/main.ts', prof), {
+    return startGatewayProcess('mercado', ports.mercado, [...prof, compiledGateways.mercado], {
       SUPERGRAPH_PATH: subgraphs.supergraphPath,
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
@@ -248,7 +264,7 @@ const gatewayStarters: Record<GatewayName, (ctx: GatewayContext) => Promise<Runn
     });
   },
   apollo: ({ subgraphs, mercadoSubgraphs }) =>
-    startGatewayProcess('apollo', ports.apollo, tsNode('bench/src/gateways/apollo.ts'), {
+    startGatewayProcess('apollo', ports.apollo, [compiledGateways.apollo], {
       SUPERGRAPH_PATH: subgraphs.supergraphPath,
       ...(mercadoSubgraphs && {
         MERCADO_INTERNAL_TOKEN_SECRET: internalSecret,
@@ -474,6 +490,7 @@ async function main() {
     (w) => ({ ...w, gateways: w.gateways.filter((g) => !wanted || g === 'apollo' || wanted.includes(g)) }),
   );
   if (selected.length === 0) throw new Error(`no workload matches "${config.workloads}" (have ${workloads.map((w) => w.name).join(', ')})`);
+  await compileGateways();
   const m = machine();
   log(`Mercado gateway bench: ${m.cpus} x ${m.model}, ${m.memGB} GB, Node ${m.node}, load average ${loadavg()[0]!.toFixed(1)}`);
   log(

@@ -42,6 +42,13 @@ export const gatewayEnvironment = {
    * to the number of cores on a host of its own.
    */
   GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * How far V8 lets the heap grow past what survived the last full collection, in percent; 0
+   * leaves V8's own heuristics. V8 grows up to 4x under a high allocation rate, and a gateway
+   * allocates fast and keeps little (each response lives for one request): at its default 50
+   * the heap stays about a third smaller under load for a few percent more CPU in collections.
+   */
+  GATEWAY_HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(1000).default(50),
   /** `true`: identical subgraph queries in flight for the same identity share one request; `false`: each is sent. */
   SUBGRAPH_DEDUPE: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   /** `fast`: the gateway's compiled executor (Apollo's for what it does not take on); `apollo`: Apollo's only. */

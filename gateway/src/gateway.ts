@@ -22,6 +22,7 @@ import { withFastExecutor } from './executor/fastExecutor.ts';
 import { createQueueDashboard, type QueueDashboardOptions } from './queueDashboard.ts';
 import { createRateLimiter, type RateLimitOptions } from './rateLimit.ts';
 import { internalTokenSigner, sharedInternalTokens } from './internalToken.ts';
+import { pinSupergraphNames } from './oneByteNames.ts';
 import { readinessRoute } from './readiness.ts';
 import { subgraphFetcher } from './subgraphFetcher.ts';
 import { trustedDocumentsGuard, trustedDocumentsStore, type TrustedDocuments } from './trustedDocuments.ts';
@@ -86,6 +87,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const limits = { ...defaultOperationLimits, ...opts.limits };
   const subgraphTimeoutMs = opts.subgraphTimeoutMs ?? defaultRequestLimits.subgraphTimeoutMs;
   const dedupe = opts.dedupeSubgraphFetches ?? true;
+
+  // Before Apollo reads the supergraph: responses then serialize as one-byte strings.
+  pinSupergraphNames(opts.supergraphSdl);
 
   // Filled in as the supergraph is loaded: what /ready checks, and what the executor fetches with.
   const subgraphUrls = new Map<string, string>();

@@ -1,9 +1,13 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { closeOnSignals, createLogger } from '@mercado/service-kit';
 import { joinCluster, runPrimary } from './cluster.ts';
 import { corsOrigins, environment as env, queueDashboardEnabled, subgraphUrlOverrides } from './environment.ts';
 import { loadTrustedDocuments } from './trustedDocuments.ts';
+
+// Read by V8 at every full collection, so it applies from here on (each cluster worker runs this too).
+if (env.GATEWAY_HEAP_GROWTH_PERCENT > 0) setFlagsFromString(`--heap-growing-percent=${env.GATEWAY_HEAP_GROWTH_PERCENT}`);
 
 const logger = createLogger('gateway', env.LOG_LEVEL);
 const production = env.NODE_ENV === 'production';

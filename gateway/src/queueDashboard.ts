@@ -1,10 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import { jwtVerify, SignJWT } from 'jose';
-import { commandQueue, replyQueue, SagaBus } from '@mercado/saga';
+import type { SagaBus } from '@mercado/saga';
 import { HttpError, sendJson, type Viewer } from '@mercado/service-kit';
 
 export interface QueueDashboardOptions {
@@ -19,9 +16,6 @@ const QUEUES_PATH = `${ADMIN_PATH}/queues`;
 const SESSION_COOKIE = 'mercado_admin_session';
 const SESSION_TTL_SECONDS = 15 * 60;
 const SESSION_AUDIENCE = 'mercado-admin-dashboard';
-
-// The order saga's queues: each participant's commands and the orchestrator's replies.
-const sagaQueues = [commandQueue('inventory'), commandQueue('payments'), replyQueue('orders')];
 
 // The page loads its scripts and styles from the gateway itself and styles elements inline.
 const dashboardContentSecurityPolicy =
@@ -56,9 +50,21 @@ export function createQueueDashboard(opts: {
   onUnexpectedError: (error: unknown) => void;
 }) {
   const sessionKey = createHmac('sha256', opts.internalTokenSecret).update(SESSION_AUDIENCE).digest();
-  let board: { app: (req: IncomingMessage, res: ServerResponse) => void; bus: SagaBus } | undefined;
+  let board: Promise<{ app: (req: IncomingMessage, res: ServerResponse) => void; bus: SagaBus }> | undefined;
 
-  function mount() {
+  /**
+   * bull-board, Express, BullMQ and the saga queues are loaded on the first admin request only:
+   * a gateway whose admins never open the dashboard does not keep them in memory.
+   */
+  async function mount() {
+    const [{ createBullBoard }, { BullMQAdapter }, { ExpressAdapter }, { commandQueue, replyQueue, SagaBus }] = await Promise.all([
+      import('@bull-board/api'),
+      import('@bull-board/api/bullMQAdapter'),
+      import('@bull-board/express'),
+      import('@mercado/saga'),
+    ]);
+    // The order saga's queues: each participant's commands and the orchestrator's replies.
+    const sagaQueues = [commandQueue('inventory'), commandQueue('payments'), replyQueue('orders')];
     const bus = new SagaBus({ redisUrl: opts.dashboard.redisUrl, prefix: opts.dashboard.prefix });
     const serverAdapter = new ExpressAdapter().setBasePath(QUEUES_PATH);
     createBullBoard({
@@ -141,8 +147,12 @@ export function createQueueDashboard(opts: {
         await requireAdmin(req, 'any');
         res.setHeader('content-security-policy', dashboardContentSecurityPolicy);
         res.setHeader('cache-control', 'no-store');
-        board ??= mount();
-        board.app(req, res);
+        // A dashboard that failed to load (Redis or a module missing) is tried again next time.
+        board ??= mount().catch((error: unknown) => {
+          board = undefined;
+          throw error;
+        });
+        (await board).app(req, res);
       } catch (error) {
         if (res.headersSent) return void res.destroy();
         const refusal = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
@@ -152,7 +162,7 @@ export function createQueueDashboard(opts: {
     },
 
     async close(): Promise<void> {
-      await board?.bus.close();
+      if (board) await (await board).bus.close();
     },
   };
 }

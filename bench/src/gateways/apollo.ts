@@ -1,7 +1,8 @@
 /**
  * The baseline: a plain @apollo/gateway + @apollo/server with default settings, the way its
- * documentation starts one. Run as a process: `tsx bench/src/gateways/apollo.ts` with
- * SUPERGRAPH_PATH and PORT.
+ * documentation starts one. Run as a process with SUPERGRAPH_PATH and PORT: the bench compiles
+ * it to bench/dist/gateways/apollo.js with the bundler that builds Mercado's gateway, and runs
+ * that with node (`tsx bench/src/gateways/apollo.ts` works too).
  *
  * Mercado's subgraphs answer only requests carrying the gateway's signed identity, so when
  * `mercado` options are given the baseline does the same minimum Mercado's gateway does per
