@@ -24,6 +24,7 @@ import { createRateLimiter, type RateLimitOptions } from './rateLimit.ts';
 import { internalTokenSigner, sharedInternalTokens } from './internalToken.ts';
 import { pinSupergraphNames } from './oneByteNames.ts';
 import { readinessRoute } from './readiness.ts';
+import { SubgraphDataSource } from './subgraphDataSource.ts';
 import { subgraphFetcher } from './subgraphFetcher.ts';
 import { trustedDocumentsGuard, trustedDocumentsStore, type TrustedDocuments } from './trustedDocuments.ts';
 
@@ -100,7 +101,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     buildService: ({ name, url }) => {
       const subgraphUrl = opts.subgraphUrls?.[name] ?? url!;
       subgraphUrls.set(name, subgraphUrl);
-      const dataSource = new RemoteGraphQLDataSource<GatewayContext>({
+      const dataSource = new SubgraphDataSource<GatewayContext>({
         url: subgraphUrl,
         fetcher: subgraphFetcher(name, subgraphTimeoutMs, dedupe ? { dedupe: { ignoreHeader: REQUEST_ID_HEADER } } : {}),
         willSendRequest: async ({ request, context }) => {

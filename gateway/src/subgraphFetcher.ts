@@ -74,6 +74,10 @@ export function subgraphFetcher(subgraph: string, timeoutMs: number, options: Su
     return `${url}\n${headers}\n${init.body}`;
   };
 
+  // The data source calls with the same URL every time: parsed once.
+  let parsed: { url: string; target: URL } | undefined;
+  const targetOf = (url: string) => (parsed?.url === url ? parsed.target : (parsed = { url, target: new URL(url) }).target);
+
   return async (url, init = {}) => {
     const key = dedupeKey(url, init);
     let answer: Promise<Answer> | undefined = key === undefined ? undefined : inFlight.get(key);
@@ -91,7 +95,7 @@ export function subgraphFetcher(subgraph: string, timeoutMs: number, options: Su
 
   function send(url: string, init: FetcherRequestInit): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
-      const target = new URL(url);
+      const target = targetOf(url);
       const agent = agents[target.protocol as keyof typeof agents];
       if (!agent) return reject(new Error(`subgraph ${subgraph}: unsupported URL protocol ${target.protocol}`));
       const body = init.body === undefined ? undefined : typeof init.body === 'string' ? Buffer.from(init.body) : init.body;
