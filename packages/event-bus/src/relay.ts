@@ -3,7 +3,7 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import type { Logger } from 'pino';
 import type { AmqpConnectionManager } from './connection.ts';
-import { routingKeyOf, type IntegrationEvent } from './envelope.ts';
+import { routingKeyOf } from './envelope.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
 import { assertEventsExchange, type TopologyNames } from './topology.ts';
 
@@ -17,24 +17,29 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** How long a publish may wait for the broker's confirm before the batch is retried. */
   publishTimeoutMs?: number;
-  /** Test seam: runs after the broker confirmed a batch and before it is marked sent. */
-  afterConfirm?: (events: IntegrationEvent[]) => Promise<void> | void;
+  /**
+   * Batches in flight at most (4). Under a backlog they overlap one batch's wait for confirms
+   * with the others' reading and marking; SKIP LOCKED keeps them apart.
+   */
+  concurrency?: number;
+  /** Test seam: runs with the events' ids after the broker confirmed a batch and before it is deleted. */
+  afterConfirm?: (eventIds: string[]) => Promise<void> | void;
 }
 
-interface OutboxRow {
+/** An outbox row as the relay reads it: what the message properties need, and the body. */
+interface OutboxMessage {
   position: string;
   id: string;
   type: string;
   source: string;
-  aggregateId: string;
-  version: number;
-  occurredAt: Date;
-  payload: unknown;
+  /** occurredAt, in seconds (AMQP's timestamp property). */
+  timestamp: number;
+  body: string;
 }
 
 /**
- * Publishes committed outbox rows to the events exchange with publisher confirms, and marks
- * them sent only after the broker confirmed them. A crash in between publishes them again on
+ * Publishes committed outbox rows to the events exchange with publisher confirms, and deletes
+ * them only after the broker confirmed them. A crash in between publishes them again on
  * restart: delivery is at least once, and consumers make it once in effect (inbox).
  *
  * Rows are claimed with FOR UPDATE SKIP LOCKED, so several relays over one database share the
@@ -45,12 +50,14 @@ export class OutboxRelay {
   private listener?: pg.Client;
   private channel?: ChannelWrapper;
   private running = false;
-  private wake?: () => void;
-  private loop?: Promise<void>;
+  private readonly sleepers = new Set<() => void>();
+  private loops: Array<Promise<void>> = [];
   private published = 0;
+  private readonly batchSize: number;
 
   constructor(private readonly opts: OutboxRelayOptions) {
-    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 2 });
+    this.batchSize = opts.batchSize ?? 500;
+    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.concurrency ?? 4 });
     this.pool.on('error', (err) => opts.logger.warn({ err }, 'outbox pool error'));
   }
 
@@ -69,13 +76,13 @@ export class OutboxRelay {
     });
     await this.channel.waitForConnect();
     await this.listen();
-    this.loop = this.run();
+    this.loops = Array.from({ length: this.opts.concurrency ?? 4 }, (_, loop) => this.run(loop));
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
-    await this.loop;
+    this.wakeAll();
+    await Promise.all(this.loops);
     await this.listener?.end().catch(() => {});
     await this.channel?.close();
     await this.pool.end();
@@ -83,7 +90,7 @@ export class OutboxRelay {
 
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.opts.databaseUrl });
-    client.on('notification', () => this.wake?.());
+    client.on('notification', () => this.wakeOne());
     client.on('error', (err) => {
       this.opts.logger.warn({ err }, 'outbox listener lost; relying on polling until it reconnects');
       this.listener = undefined;
@@ -94,7 +101,12 @@ export class OutboxRelay {
     this.listener = client;
   }
 
-  private async run(): Promise<void> {
+  /**
+   * One publishing loop. A notification wakes one sleeping loop; a loop that found a full batch
+   * wakes another, so more batches fly only while a backlog lasts. Loop 0 also polls, for
+   * notifications missed while the listener reconnected.
+   */
+  private async run(loop: number): Promise<void> {
     const poll = this.opts.pollIntervalMs ?? 1000;
     while (this.running) {
       let sent = 0;
@@ -104,47 +116,63 @@ export class OutboxRelay {
         this.opts.logger.warn({ err }, 'outbox batch failed; will retry');
         await new Promise((r) => setTimeout(r, 500));
       }
-      if (sent > 0) continue; // more may be waiting
+      if (sent >= this.batchSize) this.wakeOne(); // a backlog: bring in another loop
+      if (sent > 0 || !this.running) continue; // more may be waiting (or stop() was called meanwhile)
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, poll);
-        this.wake = () => {
+        const wake = () => {
           clearTimeout(timer);
+          this.sleepers.delete(wake);
           resolve();
         };
+        const timer = loop === 0 ? setTimeout(wake, poll) : undefined;
+        this.sleepers.add(wake);
       });
     }
   }
 
-  /** Publishes one batch; returns how many events were sent. */
+  private wakeOne(): void {
+    const [wake] = this.sleepers;
+    wake?.();
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  /**
+   * Publishes one batch and deletes it once the broker confirmed every message in it; returns
+   * how many events were sent. PostgreSQL writes each message body (the envelope as JSON), so
+   * the payload is never parsed and serialised again on its way through.
+   */
   async publishBatch(): Promise<number> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT "position", "id", "type", "source", "aggregateId", "version", "occurredAt", "payload"
-           FROM "OutboxEvent" WHERE "publishedAt" IS NULL
-          ORDER BY "position" LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.opts.batchSize ?? 500],
+      const { rows } = await client.query<OutboxMessage>(
+        `SELECT "position", "id", "type", "source", floor(extract(epoch FROM "occurredAt"))::float8 AS "timestamp",
+                json_build_object('id', "id", 'type', "type", 'source', "source", 'aggregateId', "aggregateId", 'version', "version",
+                  'occurredAt', to_char("occurredAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'payload', "payload")::text AS "body"
+           FROM "OutboxEvent" ORDER BY "position" LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.batchSize],
       );
       if (rows.length === 0) {
         await client.query('COMMIT');
         return 0;
       }
-      const events = rows.map(toEvent);
       await Promise.all(
-        events.map((event) =>
-          this.channel!.publish(this.opts.names.exchange, routingKeyOf(event), Buffer.from(JSON.stringify(event)), {
+        rows.map((row) =>
+          this.channel!.publish(this.opts.names.exchange, routingKeyOf(row), Buffer.from(row.body), {
             persistent: true,
             contentType: 'application/json',
-            messageId: event.id,
-            type: event.type,
-            appId: event.source,
-            timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
+            messageId: row.id,
+            type: row.type,
+            appId: row.source,
+            timestamp: row.timestamp,
           }),
         ),
       );
-      await this.opts.afterConfirm?.(events);
-      await client.query(`UPDATE "OutboxEvent" SET "publishedAt" = now() WHERE "position" = ANY($1::bigint[])`, [rows.map((r) => r.position)]);
+      await this.opts.afterConfirm?.(rows.map((row) => row.id));
+      await client.query(`DELETE FROM "OutboxEvent" WHERE "position" = ANY($1::bigint[])`, [rows.map((r) => r.position)]);
       await client.query('COMMIT');
       this.published += rows.length;
       return rows.length;
@@ -155,16 +183,4 @@ export class OutboxRelay {
       client.release();
     }
   }
-}
-
-function toEvent(row: OutboxRow): IntegrationEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    source: row.source,
-    aggregateId: row.aggregateId,
-    version: row.version,
-    occurredAt: row.occurredAt.toISOString(),
-    payload: row.payload,
-  };
 }

@@ -26,7 +26,7 @@ import { amqpUrl, brokerNamespace, closeBrokerConnections, createEventDatabases,
 type Databases = Awaited<ReturnType<typeof createEventDatabases>>;
 
 let dbs: Databases;
-const ns = brokerNamespace(['replica']);
+const ns = brokerNamespace(['replica', 'envelope']);
 const connectionName = `${ns.prefix}-conn`;
 const open: Array<{ stop(): Promise<void> } | AmqpConnectionManager> = [];
 
@@ -125,8 +125,7 @@ describe('integration events', () => {
     await writer;
     await waitFor(async () => (await inboxCount()) === 1000, 120_000, 'all 1,000 events in the inbox');
     expect(await replicaState()).toEqual(await sourceState());
-    expect(await outboxCount()).toBe(1000);
-    expect(await rows(dbs.producer, 'SELECT id FROM "OutboxEvent" WHERE "publishedAt" IS NULL')).toEqual([]);
+    await waitFor(async () => (await outboxCount()) === 0, 10_000, 'every event deleted from the outbox once confirmed');
   }, 180_000);
 
   it('applies a redelivered event once and never goes back to an older version', async () => {
@@ -190,6 +189,36 @@ describe('integration events', () => {
     expect(inbox.rows).toEqual([{ n: 300 }]);
   });
 
+  it('delivers the envelope exactly as appended: payload, version and occurredAt unchanged', async () => {
+    const received: IntegrationEvent[] = [];
+    const connection = connectToBroker(amqpUrl, silent, connectionName);
+    open.push(connection);
+    const consumer = new EventConsumer<PgSql>({
+      consumer: 'envelope',
+      connection,
+      names: ns.names,
+      logger: silent,
+      transaction: pgTransaction(dbs.consumer),
+      handlers: { 'test.EnvelopeChecked': async (event) => void received.push(event) },
+    });
+    await consumer.start();
+    open.push(consumer);
+    const relay = new OutboxRelay({ databaseUrl: dbs.producerUrl, connection, names: ns.names, logger: silent });
+    await relay.start();
+    open.push(relay);
+
+    const payload = { name: 'Ünïcode "quoted" \\ back\nslash', cents: 1999, nested: { list: [1, null, true], empty: {} } };
+    const event = { ...newEvent('test', 'EnvelopeChecked', 'agg-1', 7, payload), occurredAt: '2026-11-26T08:09:10.123Z' };
+    const client = await dbs.producer.connect();
+    try {
+      await appendToOutbox(pgSql(client), event);
+    } finally {
+      client.release();
+    }
+    await waitFor(async () => received.length === 1, 10_000, 'the event delivered');
+    expect(received[0]).toEqual(event);
+  });
+
   it('still delivers an event, with one effect, when the relay dies between confirm and commit', async () => {
     const connection = connectToBroker(amqpUrl, silent, connectionName);
     open.push(connection);
@@ -200,12 +229,12 @@ describe('integration events', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/relayThatDies.ts', import.meta.url)), dbs.producerUrl, amqpUrl, ns.prefix], { stdio: 'inherit' });
     const signal = await new Promise((resolve) => child.once('exit', (_code, sig) => resolve(sig)));
     expect(signal).toBe('SIGKILL');
-    expect(await rows(dbs.producer, `SELECT "publishedAt" FROM "OutboxEvent" WHERE "aggregateId" = 'crash'`)).toEqual([{ publishedAt: null }]);
+    expect(await rows(dbs.producer, `SELECT version FROM "OutboxEvent" WHERE "aggregateId" = 'crash'`)).toEqual([{ version: 1 }]); // confirmed, not deleted
 
     const relay = new OutboxRelay({ databaseUrl: dbs.producerUrl, connection, names: ns.names, logger: silent });
     await relay.start();
     open.push(relay);
-    await waitFor(async () => (await rows(dbs.producer, `SELECT 1 FROM "OutboxEvent" WHERE "aggregateId" = 'crash' AND "publishedAt" IS NOT NULL`)).length === 1, 10_000, 'republished');
+    await waitFor(async () => (await rows(dbs.producer, `SELECT 1 FROM "OutboxEvent" WHERE "aggregateId" = 'crash'`)).length === 0, 10_000, 'republished');
     await waitFor(async () => (await replicaState()).some((r) => r.id === 'crash'), 10_000, 'applied');
     await new Promise((r) => setTimeout(r, 300)); // time for a second copy to arrive, if it were to count
     expect(await rows(dbs.consumer, `SELECT value, version, applied FROM "ItemReplica" WHERE id = 'crash'`)).toEqual([{ value: 1, version: 1, applied: 1 }]);

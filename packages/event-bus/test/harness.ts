@@ -25,9 +25,9 @@ export async function createEventDatabases() {
   const producer = new pg.Pool({ connectionString: producerUrl, max: 4 });
   const consumer = new pg.Pool({ connectionString: consumerUrl, max: 8 });
   await producer.query(`
-    CREATE TABLE "OutboxEvent" ("position" BIGSERIAL PRIMARY KEY, "id" UUID NOT NULL UNIQUE, "type" TEXT NOT NULL,
+    CREATE TABLE "OutboxEvent" ("position" BIGSERIAL PRIMARY KEY, "id" UUID NOT NULL, "type" TEXT NOT NULL,
       "source" TEXT NOT NULL, "aggregateId" TEXT NOT NULL, "version" INTEGER NOT NULL, "occurredAt" TIMESTAMPTZ NOT NULL,
-      "payload" JSONB NOT NULL, "publishedAt" TIMESTAMPTZ);
+      "payload" JSONB NOT NULL);
     CREATE TABLE "Item" ("id" TEXT PRIMARY KEY, "value" INTEGER NOT NULL, "version" INTEGER NOT NULL);`);
   await consumer.query(`
     CREATE TABLE "InboxEvent" ("id" UUID PRIMARY KEY, "type" TEXT NOT NULL, "receivedAt" TIMESTAMPTZ NOT NULL);
