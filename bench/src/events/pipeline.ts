@@ -1,9 +1,10 @@
 /**
  * The integration-event pipeline as a Mercado service runs it, on databases and a broker
- * prefix of its own: writers change an aggregate and append its event to the outbox in one
- * transaction, the OutboxRelay publishes with confirms, an EventConsumer applies each event to
- * a read model in another database (inbox + version-guarded upsert, one transaction each).
- * Plain pg stands in for Prisma on both sides, as in packages/event-bus/test/harness.ts.
+ * prefix of its own: writers change items and append their events to the outbox in the same
+ * transaction, the OutboxRelay publishes with confirms, an EventConsumer applies the events to
+ * a read model in another database (inbox + version-guarded multi-row upsert, one transaction
+ * per batch of deliveries), as Mercado's replicas do. Plain pg stands in for Prisma on both
+ * sides, through the event bus's pgSql.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -17,8 +18,11 @@ import {
   deleteTopology,
   EventConsumer,
   newEvent,
+  newestPerAggregate,
   OutboxRelay,
   parsePayload,
+  pgSql,
+  type PgSql,
   topologyNames,
   type AmqpConnectionManager,
 } from '@mercado/event-bus';
@@ -31,10 +35,7 @@ const silent = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 /** The tables every Mercado service has (as in its migration), plus a small aggregate and its replica. */
 const producerSchema = `
   CREATE TABLE "OutboxEvent" ("position" BIGSERIAL PRIMARY KEY, "id" UUID NOT NULL, "type" TEXT NOT NULL, "source" TEXT NOT NULL,
-    "aggregateId" TEXT NOT NULL, "version" INTEGER NOT NULL, "occurredAt" TIMESTAMPTZ(3) NOT NULL, "payload" JSONB NOT NULL,
-    "publishedAt" TIMESTAMPTZ(3));
-  CREATE UNIQUE INDEX "OutboxEvent_id_key" ON "OutboxEvent"("id");
-  CREATE INDEX "OutboxEvent_publishedAt_position_idx" ON "OutboxEvent"("publishedAt", "position");
+    "aggregateId" TEXT NOT NULL, "version" INTEGER NOT NULL, "occurredAt" TIMESTAMPTZ(3) NOT NULL, "payload" JSONB NOT NULL);
   CREATE TABLE "Item" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "priceCents" INTEGER NOT NULL, "version" INTEGER NOT NULL);`;
 const consumerSchema = `
   CREATE TABLE "InboxEvent" ("id" UUID PRIMARY KEY, "type" TEXT NOT NULL, "receivedAt" TIMESTAMPTZ(3) NOT NULL);
@@ -56,7 +57,8 @@ export function eventMessageBytes(): number {
   return Buffer.byteLength(JSON.stringify(newEvent('bench', 'ItemChanged', 'w0-item-123', 123, payloadFor(123))));
 }
 
-type SqlTx = { $executeRaw(strings: TemplateStringsArray, ...values: unknown[]): Promise<number>; event?: { id: string; occurredAt: string } };
+/** The consumer's transaction, which notes the events it applied for the lag. */
+type SqlTx = PgSql & { events?: Array<{ id: string; occurredAt: string }> };
 
 /** When one event passed each point on its way (epoch ms), for the lag's breakdown. */
 interface Trace {
@@ -67,23 +69,12 @@ interface Trace {
   applied?: number;
 }
 
-/** Prisma's $executeRaw tagged template over a pg client. */
-function sqlTx(client: pg.PoolClient): SqlTx {
-  return {
-    async $executeRaw(strings, ...values) {
-      const text = strings.reduce((acc, s, i) => acc + s + (i < values.length ? `$${i + 1}` : ''), '');
-      return (await client.query(text, values)).rowCount ?? 0;
-    },
-  };
-}
-
 export interface PipelineOptions {
   amqpUrl: string;
   postgresUrl: string;
   writers: number;
   relayBatchSize: number;
   prefetch: number;
-  consumerConnections: number;
 }
 
 export interface Counters {
@@ -92,14 +83,14 @@ export interface Counters {
   applied: number;
 }
 
-const emptyStats = () => ({ relayBatches: 0, relayEvents: 0, consumerTransactions: 0, consumerInFlightSum: 0, consumerInFlightMax: 0 });
+const emptyStats = () => ({ relayBatches: 0, relayEvents: 0, consumerTransactions: 0, consumerEvents: 0, consumerEventsMax: 0 });
 
-/** Mean events per relay batch, and messages the consumer was applying at once (holding or awaiting a connection). */
+/** Mean events per relay batch and per consumer transaction (the consumer's batches). */
 export function describeStats(stats: ReturnType<typeof emptyStats>) {
   return {
     eventsPerRelayBatch: stats.relayBatches ? Math.round((10 * stats.relayEvents) / stats.relayBatches) / 10 : null,
-    consumerTransactionsAtOnce: stats.consumerTransactions ? Math.round((10 * stats.consumerInFlightSum) / stats.consumerTransactions) / 10 : null,
-    consumerTransactionsAtOnceMax: stats.consumerInFlightMax,
+    eventsPerConsumerTransaction: stats.consumerTransactions ? Math.round((10 * stats.consumerEvents) / stats.consumerTransactions) / 10 : null,
+    eventsPerConsumerTransactionMax: stats.consumerEventsMax,
   };
 }
 
@@ -121,7 +112,6 @@ export class EventsPipeline {
   private databasesCreated = false;
   /** How the relay batched and how many consumer transactions ran at once, since the last reset. */
   stats = emptyStats();
-  private inFlight = 0;
   /** Follows every event written while on (the paced phase), for lagBreakdown(). */
   tracing = false;
   private traces = new Map<string, Trace>();
@@ -131,6 +121,11 @@ export class EventsPipeline {
   constructor(private readonly opts: PipelineOptions) {
     this.producerUrl = withDatabase(opts.postgresUrl, `mercado_bench_${this.id}_producer`);
     this.consumerUrl = withDatabase(opts.postgresUrl, `mercado_bench_${this.id}_consumer`);
+  }
+
+  /** Forgets the traced events, so that lagBreakdown() covers the next paced phase alone. */
+  clearTraces(): void {
+    this.traces.clear();
   }
 
   resetStats(): void {
@@ -146,7 +141,7 @@ export class EventsPipeline {
     await ensureDatabase(this.producerUrl);
     await ensureDatabase(this.consumerUrl);
     this.producer = new pg.Pool({ connectionString: this.producerUrl, max: this.opts.writers });
-    this.consumerPool = new pg.Pool({ connectionString: this.consumerUrl, max: this.opts.consumerConnections });
+    this.consumerPool = new pg.Pool({ connectionString: this.consumerUrl, max: 2 });
     await this.producer.query(producerSchema);
     await this.consumerPool.query(consumerSchema);
 
@@ -166,13 +161,18 @@ export class EventsPipeline {
       prefetch: this.opts.prefetch,
       transaction: (fn) => this.consumerTransaction(fn),
       handlers: {
-        [ROUTING_KEY]: async (event, tx) => {
-          const { name, priceCents } = parsePayload(itemChanged, event);
-          tx.event = event;
-          await tx.$executeRaw`
-            INSERT INTO "ItemReplica" ("id", "name", "priceCents", "version") VALUES (${event.aggregateId}, ${name}, ${priceCents}, ${event.version})
-            ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "priceCents" = EXCLUDED."priceCents", "version" = EXCLUDED."version"
-            WHERE "ItemReplica"."version" < EXCLUDED."version"`;
+        // As Mercado's replicas do: the run's newest state per item in one multi-row upsert.
+        [ROUTING_KEY]: {
+          batch: async (events, tx) => {
+            tx.events = events;
+            const items = newestPerAggregate(events).map((event) => ({ event, ...parsePayload(itemChanged, event) }));
+            await tx.$executeRaw`
+              INSERT INTO "ItemReplica" ("id", "name", "priceCents", "version")
+              SELECT * FROM unnest(${items.map((i) => i.event.aggregateId)}::text[], ${items.map((i) => i.name)}::text[],
+                ${items.map((i) => i.priceCents)}::int[], ${items.map((i) => i.event.version)}::int[])
+              ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "priceCents" = EXCLUDED."priceCents", "version" = EXCLUDED."version"
+              WHERE "ItemReplica"."version" < EXCLUDED."version"`;
+          },
         },
       },
     });
@@ -189,11 +189,11 @@ export class EventsPipeline {
       names: topologyNames(this.prefix),
       logger: silent,
       batchSize: this.opts.relayBatchSize,
-      afterConfirm: (events) => {
+      afterConfirm: (eventIds) => {
         if (!this.tracing) return;
         const now = Date.now();
-        for (const e of events) {
-          const trace = this.traces.get(e.id);
+        for (const id of eventIds) {
+          const trace = this.traces.get(id);
           if (trace) trace.confirmed = now;
         }
       },
@@ -219,57 +219,24 @@ export class EventsPipeline {
 
   /** The consumer's transaction; the lag is taken once its COMMIT has returned. */
   private async consumerTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
-    // Messages being applied at once, whether they hold a connection yet or wait for one.
-    this.stats.consumerTransactions++;
-    this.stats.consumerInFlightSum += ++this.inFlight;
-    this.stats.consumerInFlightMax = Math.max(this.stats.consumerInFlightMax, this.inFlight);
     const started = Date.now();
-    try {
-      const client = await this.consumerPool!.connect();
-      try {
-        await client.query('BEGIN');
-        const tx = sqlTx(client);
-        const result = await fn(tx);
-        await client.query('COMMIT');
-        if (tx.event) {
-          const now = Date.now();
-          this.lagSamples.push(now - Date.parse(tx.event.occurredAt));
-          const trace = this.tracing ? this.traces.get(tx.event.id) : undefined;
-          if (trace) Object.assign(trace, { consumerStarted: started, applied: now });
-        }
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
-    } finally {
-      this.inFlight--;
-    }
-  }
-
-  /** A state change and its event, in one transaction of the producer's database. */
-  private async writeOne(writer: number, n: number): Promise<void> {
-    const client = await this.producer!.connect();
+    const client = await this.consumerPool!.connect();
     try {
       await client.query('BEGIN');
-      // Each writer has its own items, so writers never wait on each other's row locks.
-      const id = `w${writer}-item-${n % 1000}`;
-      const payload = payloadFor(n);
-      const { rows } = await client.query<{ version: number }>(
-        `INSERT INTO "Item" ("id", "name", "priceCents", "version") VALUES ($1, $2, $3, 1)
-         ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "priceCents" = EXCLUDED."priceCents", "version" = "Item"."version" + 1
-         RETURNING "version"`,
-        [id, payload.name, payload.priceCents],
-      );
-      const event = newEvent('bench', 'ItemChanged', id, rows[0]!.version, payload);
-      await appendToOutbox(sqlTx(client), event);
-      const trace: Trace | undefined = this.tracing ? { occurred: Date.parse(event.occurredAt) } : undefined;
-      if (trace) this.traces.set(event.id, trace);
+      const tx: SqlTx = pgSql(client);
+      const result = await fn(tx);
       await client.query('COMMIT');
-      if (trace) trace.committed = Date.now();
-      this.written++;
+      const now = Date.now();
+      const events = tx.events ?? [];
+      this.stats.consumerTransactions++;
+      this.stats.consumerEvents += events.length;
+      this.stats.consumerEventsMax = Math.max(this.stats.consumerEventsMax, events.length);
+      for (const event of events) {
+        this.lagSamples.push(now - Date.parse(event.occurredAt));
+        const trace = this.tracing ? this.traces.get(event.id) : undefined;
+        if (trace) Object.assign(trace, { consumerStarted: started, applied: now });
+      }
+      return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
@@ -278,31 +245,65 @@ export class EventsPipeline {
     }
   }
 
-  /** Every writer writes as fast as it can until `until` returns true. */
-  async writeFlatOut(until: () => boolean): Promise<void> {
+  /**
+   * One business transaction in the producer's database: `count` items change and their events
+   * go to the outbox, committed together (one event per commit is an order placed or a price
+   * changed; many is a bulk price update or an import).
+   */
+  private async writeCommit(writer: number, first: number, count: number): Promise<void> {
+    const client = await this.producer!.connect();
+    try {
+      await client.query('BEGIN');
+      // Each writer has its own items, so writers never wait on each other's row locks.
+      const changes = Array.from({ length: count }, (_, i) => ({ id: `w${writer}-item-${(first + i) % 1000}`, payload: payloadFor(first + i) }));
+      const { rows } = await client.query<{ id: string; version: number }>(
+        `INSERT INTO "Item" ("id", "name", "priceCents", "version") SELECT *, 1 FROM unnest($1::text[], $2::text[], $3::int[])
+         ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "priceCents" = EXCLUDED."priceCents", "version" = "Item"."version" + 1
+         RETURNING "id", "version"`,
+        [changes.map((c) => c.id), changes.map((c) => c.payload.name), changes.map((c) => c.payload.priceCents)],
+      );
+      const versions = new Map(rows.map((r) => [r.id, r.version]));
+      const events = changes.map((c) => newEvent('bench', 'ItemChanged', c.id, versions.get(c.id)!, c.payload));
+      await appendToOutbox(pgSql(client), ...events);
+      const traces = this.tracing ? events.map((e) => ({ occurred: Date.parse(e.occurredAt) }) as Trace) : [];
+      traces.forEach((trace, i) => this.traces.set(events[i]!.id, trace));
+      await client.query('COMMIT');
+      const committed = Date.now();
+      for (const trace of traces) trace.committed = committed;
+      this.written += count;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Every writer commits `eventsPerCommit` events at a time as fast as it can until `until` returns true. */
+  async writeFlatOut(until: () => boolean, eventsPerCommit: number): Promise<void> {
     await Promise.all(
       Array.from({ length: this.opts.writers }, async (_, w) => {
-        for (let n = 0; !until(); n++) await this.writeOne(w, n);
+        for (let n = 0; !until(); n += eventsPerCommit) await this.writeCommit(w, n, eventsPerCommit);
       }),
     );
   }
 
   /**
-   * Offers `rate` events a second for `seconds`: event k is due at start + k/rate, taken by
-   * whichever writer is free. A writer that is late does not catch up in a burst: the offered
-   * rate is what it is, and the caller reports it.
+   * Offers `rate` events a second for `seconds`, `eventsPerCommit` to a transaction: commit c is
+   * due at start + c * eventsPerCommit / rate, taken by whichever writer is free. A writer that is
+   * late does not catch up in a burst: the offered rate is what it is, and the caller reports it.
    */
-  async writePaced(rate: number, seconds: number): Promise<{ offered: number; seconds: number }> {
+  async writePaced(rate: number, seconds: number, eventsPerCommit: number): Promise<{ offered: number; seconds: number }> {
     const start = performance.now();
-    const total = Math.floor(rate * seconds);
+    const commits = Math.floor((rate * seconds) / eventsPerCommit);
     let next = 0;
     const before = this.written;
     await Promise.all(
       Array.from({ length: this.opts.writers }, async (_, w) => {
-        for (let k = next++; k < total; k = next++) {
-          const wait = start + (k * 1000) / rate - performance.now();
+        for (let c = next++; c < commits; c = next++) {
+          const wait = start + (c * eventsPerCommit * 1000) / rate - performance.now();
           if (wait > 0) await sleep(wait);
-          await this.writeOne(w, k);
+          await this.writeCommit(w, c * eventsPerCommit, eventsPerCommit);
         }
       }),
     );
