@@ -24,7 +24,9 @@ const names: Record<string, true> = Object.create(null);
 export function pinSupergraphNames(supergraphSdl: string): void {
   visit(parse(supergraphSdl, { noLocation: true }), {
     Name(node) {
-      names[node.value] = true;
+      // A Latin-1 copy: one-byte even when the file itself is not (a description with an emoji
+      // makes the whole text UTF-16); names are ASCII, so the copy is the same name.
+      names[Buffer.from(node.value, 'latin1').toString('latin1')] = true;
     },
   });
 }
