@@ -19,7 +19,10 @@
  * --warmup=<s> (BENCH_WARMUP), --prime=<s> (BENCH_PRIME), --connections=<n> (BENCH_CONNECTIONS),
  * --workloads=<a,b> (BENCH_WORKLOADS), --gateways=<a,b> (BENCH_GATEWAYS; apollo always runs, it
  * is the baseline), --cpu-prof (profile Mercado's gateway, written to bench/results/profiles/).
+ * Without --workloads, --gateways or --gateways-only it then runs `bench:events` and `bench:saga`
+ * (with --quick when given) and includes their results in latest.json.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -61,6 +64,7 @@ const config = z
     workloads: z.string().optional(),
     gateways: z.string().optional(),
     cpuProf: z.boolean().default(false),
+    gatewaysOnly: z.boolean().default(false),
   })
   .parse({
     duration: flags.duration ?? process.env.BENCH_DURATION,
@@ -71,6 +75,7 @@ const config = z
     workloads: flags.workloads ?? process.env.BENCH_WORKLOADS,
     gateways: flags.gateways ?? process.env.BENCH_GATEWAYS,
     cpuProf: flags['cpu-prof'] === 'true',
+    gatewaysOnly: flags['gateways-only'] === 'true',
   });
 
 // Shared by Mercado's gateway, its subgraphs and the apollo baseline for this run only.
@@ -472,6 +477,22 @@ class Cancelled extends Error {
   }
 }
 
+/**
+ * The event and saga benchmarks, each in its own process (they start their own databases,
+ * queues and workers), after the gateways so that nothing else runs beside them. They write
+ * bench/results/events.json and saga.json, which latest.json then includes.
+ */
+function runOtherBenchmarks(): void {
+  for (const name of ['events', 'saga']) {
+    log(`\nnpm run bench:${name}${quick ? ' -- --quick' : ''}\n`);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./${name}/run.ts`, import.meta.url)), ...(quick ? ['--quick'] : [])], {
+      stdio: 'inherit',
+      cwd: repoRoot,
+    });
+    if (run.status !== 0) notes.push(`bench:${name} failed (exit ${run.status ?? run.signal}); latest.json keeps its previous results, if any`);
+  }
+}
+
 function mergeOtherBenchmarks(all: Record<string, unknown>) {
   for (const name of ['events', 'saga']) {
     const file = join(resultsDir, `${name}.json`);
@@ -571,6 +592,10 @@ async function main() {
   log(formatTable(rows));
   log('');
   for (const note of notes) log(`note: ${note}`);
+
+  // A run of the whole bench also runs the event and saga benchmarks; a run of chosen
+  // workloads or gateways (or --gateways-only) does not.
+  if (!config.workloads && !config.gateways && !config.gatewaysOnly) runOtherBenchmarks();
 
   mkdirSync(resultsDir, { recursive: true });
   const all: Record<string, unknown> = { ...results };

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import pg from 'pg';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
@@ -54,6 +55,12 @@ export class OutboxRelay {
   private loops: Array<Promise<void>> = [];
   private published = 0;
   private readonly batchSize: number;
+  /**
+   * The confirm channel of the current broker connection, while it is open. The relay publishes
+   * on it directly rather than through the wrapper's buffer: the outbox is the buffer, and a
+   * batch whose channel went away fails, rolls back and is published again on the next one.
+   */
+  private live?: ConfirmChannel;
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 500;
@@ -71,8 +78,13 @@ export class OutboxRelay {
     this.channel = this.opts.connection.createChannel({
       json: false,
       confirm: true,
-      publishTimeout: this.opts.publishTimeoutMs ?? 10_000,
-      setup: (ch: ConfirmChannel) => assertEventsExchange(ch, this.opts.names),
+      setup: async (ch: ConfirmChannel) => {
+        await assertEventsExchange(ch, this.opts.names);
+        this.live = ch;
+        ch.once('close', () => {
+          if (this.live === ch) this.live = undefined;
+        });
+      },
     });
     await this.channel.waitForConnect();
     await this.listen();
@@ -139,6 +151,39 @@ export class OutboxRelay {
     for (const wake of [...this.sleepers]) wake();
   }
 
+  /** Publishes the rows on the live channel and resolves once the broker confirmed every one. */
+  private async publishConfirmed(rows: OutboxMessage[]): Promise<void> {
+    const channel = this.live;
+    if (!channel) throw new Error('no broker channel: reconnecting');
+    const confirms: Array<Promise<void>> = [];
+    for (const row of rows) {
+      let written = true;
+      confirms.push(
+        new Promise<void>((resolve, reject) => {
+          written = channel.publish(
+            this.opts.names.exchange,
+            routingKeyOf(row),
+            Buffer.from(row.body),
+            { persistent: true, contentType: 'application/json', messageId: row.id, type: row.type, appId: row.source, timestamp: row.timestamp },
+            (err) => (err ? reject(err) : resolve()),
+          );
+        }),
+      );
+      // The socket's buffer is full: let it drain rather than pile the batch up in memory.
+      if (!written) await once(channel, 'drain');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = this.opts.publishTimeoutMs ?? 10_000;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the broker did not confirm ${rows.length} messages within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(confirms), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /**
    * Publishes one batch and deletes it once the broker confirmed every message in it; returns
    * how many events were sent. PostgreSQL writes each message body (the envelope as JSON), so
@@ -159,18 +204,7 @@ export class OutboxRelay {
         await client.query('COMMIT');
         return 0;
       }
-      await Promise.all(
-        rows.map((row) =>
-          this.channel!.publish(this.opts.names.exchange, routingKeyOf(row), Buffer.from(row.body), {
-            persistent: true,
-            contentType: 'application/json',
-            messageId: row.id,
-            type: row.type,
-            appId: row.source,
-            timestamp: row.timestamp,
-          }),
-        ),
-      );
+      await this.publishConfirmed(rows);
       await this.opts.afterConfirm?.(rows.map((row) => row.id));
       await client.query(`DELETE FROM "OutboxEvent" WHERE "position" = ANY($1::bigint[])`, [rows.map((r) => r.position)]);
       await client.query('COMMIT');
