@@ -3,20 +3,23 @@
  * description, and CPU accounting per component from /proc. The machine is small (2 cores) and
  * shared, so a figure is only readable next to who used the CPU while it was taken.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machine as gatewayBenchMachine } from '../lib/report.ts';
 
-/** Same shape as the gateway bench's `machine` in latest.json. */
+/** The gateway bench's `machine` (latest.json), with the load average when the run began. */
 export function machine() {
-  const cpu = cpus();
-  return {
-    cpus: cpu.length,
-    model: cpu[0]?.model.trim() ?? 'unknown',
-    memGB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    loadAverage: Math.round(loadavg()[0]! * 10) / 10,
-    date: new Date().toISOString(),
-  };
+  return { ...gatewayBenchMachine(), loadAverage: Math.round(loadavg()[0]! * 10) / 10 };
+}
+
+/** Writes a benchmark's results as bench/results/<name>.json, which latest.json includes. */
+export function writeResults(name: string, results: unknown): string {
+  const file = fileURLToPath(new URL(`../../results/${name}.json`, import.meta.url));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  return file;
 }
 
 export interface Percentiles {

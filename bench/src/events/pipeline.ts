@@ -22,6 +22,7 @@ import {
   OutboxRelay,
   parsePayload,
   pgSql,
+  pgTransaction,
   type PgSql,
   topologyNames,
   type AmqpConnectionManager,
@@ -220,29 +221,23 @@ export class EventsPipeline {
   /** The consumer's transaction; the lag is taken once its COMMIT has returned. */
   private async consumerTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     const started = Date.now();
-    const client = await this.consumerPool!.connect();
-    try {
-      await client.query('BEGIN');
-      const tx: SqlTx = pgSql(client);
-      const result = await fn(tx);
-      await client.query('COMMIT');
-      const now = Date.now();
-      const events = tx.events ?? [];
-      this.stats.consumerTransactions++;
-      this.stats.consumerEvents += events.length;
-      this.stats.consumerEventsMax = Math.max(this.stats.consumerEventsMax, events.length);
-      for (const event of events) {
-        this.lagSamples.push(now - Date.parse(event.occurredAt));
-        const trace = this.tracing ? this.traces.get(event.id) : undefined;
-        if (trace) Object.assign(trace, { consumerStarted: started, applied: now });
-      }
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
+    let events: NonNullable<SqlTx['events']> = [];
+    const result = await pgTransaction(this.consumerPool!)(async (client) => {
+      const tx: SqlTx = client;
+      const value = await fn(tx);
+      events = tx.events ?? [];
+      return value;
+    });
+    const now = Date.now();
+    this.stats.consumerTransactions++;
+    this.stats.consumerEvents += events.length;
+    this.stats.consumerEventsMax = Math.max(this.stats.consumerEventsMax, events.length);
+    for (const event of events) {
+      this.lagSamples.push(now - Date.parse(event.occurredAt));
+      const trace = this.tracing ? this.traces.get(event.id) : undefined;
+      if (trace) Object.assign(trace, { consumerStarted: started, applied: now });
     }
+    return result;
   }
 
   /**

@@ -17,12 +17,10 @@
  * Prints a table and writes bench/results/events.json (the gateway bench merges it into latest.json).
  * Options: --quick, --writers N, --events-per-commit N, --batch-size N (relay), --prefetch N (consumer and raw).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeStats, EventsPipeline, eventMessageBytes, type Counters } from './pipeline.ts';
 import { measureRaw } from './raw.ts';
-import { cpuSummary, describeCpu, fmt, machine, percentiles, round1, sleep, startCpuMeter, table } from './measure.ts';
+import { cpuSummary, describeCpu, fmt, machine, percentiles, round1, sleep, startCpuMeter, table, writeResults } from './measure.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,7 +45,6 @@ const settings = {
 };
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const postgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const resultsFile = fileURLToPath(new URL('../../results/events.json', import.meta.url));
 const log = (line: string) => console.log(line);
 let interrupted = false;
 
@@ -301,9 +298,7 @@ async function main() {
       settings: { ...settings, quick },
       machine: m,
     };
-    mkdirSync(fileURLToPath(new URL('../../results/', import.meta.url)), { recursive: true });
-    writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
-    log(`\nwrote ${resultsFile}`);
+    log(`\nwrote ${writeResults('events', results)}`);
   } finally {
     await pipeline.close();
   }

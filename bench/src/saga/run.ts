@@ -12,10 +12,8 @@
  * Prints a table and writes bench/results/saga.json (merged into latest.json by the gateway bench).
  * Options: --quick, --concurrency N, --products N.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuSummary, describeCpu, fmt, machine, percentiles, round1, sleep, startCpuMeter, table } from '../events/measure.ts';
+import { cpuSummary, describeCpu, fmt, machine, percentiles, round1, sleep, startCpuMeter, table, writeResults } from '../events/measure.ts';
 import { measureRawJobs } from './raw.ts';
 
 // Offline, @apollo/gateway's telemetry only costs time and noise.
@@ -38,7 +36,6 @@ const settings = {
   measuredSeconds: quick ? 10 : 60,
 };
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const resultsFile = fileURLToPath(new URL('../../results/saga.json', import.meta.url));
 const log = (line: string) => console.log(line);
 
 async function main() {
@@ -202,9 +199,7 @@ async function main() {
       settings: { ...settings, quick },
       machine: m,
     };
-    mkdirSync(fileURLToPath(new URL('../../results/', import.meta.url)), { recursive: true });
-    writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
-    log(`\nwrote ${resultsFile}`);
+    log(`\nwrote ${writeResults('saga', results)}`);
   } finally {
     await watcher?.close();
     await stack.close();

@@ -210,7 +210,7 @@ export class OutboxRelay {
         return 0;
       }
       await this.publishConfirmed(rows);
-      await this.opts.afterConfirm?.(rows.map((row) => row.id));
+      if (this.opts.afterConfirm) await this.opts.afterConfirm(rows.map((row) => row.id));
       await client.query({
         name: 'mercado-outbox-delete',
         text: `DELETE FROM "OutboxEvent" WHERE "position" = ANY($1::bigint[])`,

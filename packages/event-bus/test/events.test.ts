@@ -19,6 +19,8 @@ import {
   type PgSql,
   type AmqpConnectionManager,
   type BatchEventHandler,
+  type EventHandler,
+  type Handler,
   type IntegrationEvent,
 } from '../src/index.ts';
 import { amqpUrl, brokerNamespace, closeBrokerConnections, createEventDatabases, silent, waitFor } from './harness.ts';
@@ -59,26 +61,29 @@ async function updateItem(id: string, value: number): Promise<void> {
 }
 
 let failFor = new Set<string>();
-function startConsumer(connection: AmqpConnectionManager) {
-  const consumer = new EventConsumer<PgSql>({
-    consumer: 'replica',
+const itemValue = z.object({ value: z.number().int() });
+
+/** The replica's handler, one event at a time; fails on purpose for the items in failFor. */
+const applyItemChange: EventHandler<PgSql> = async (event, tx) => {
+  const { value } = parsePayload(itemValue, event);
+  if (failFor.has(event.aggregateId)) throw new Error(`cannot apply ${event.aggregateId} right now`);
+  await tx.$executeRaw`
+    INSERT INTO "ItemReplica" (id, value, version) VALUES (${event.aggregateId}, ${value}, ${event.version})
+    ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, applied = "ItemReplica".applied + 1
+    WHERE "ItemReplica".version < EXCLUDED.version`;
+};
+
+/** A consumer on the test's namespace; the replica's by default. */
+function startConsumer(connection: AmqpConnectionManager, handlers: Record<string, Handler<PgSql>> = { 'test.ItemChanged': applyItemChange }, consumer = 'replica') {
+  return new EventConsumer<PgSql>({
+    consumer,
     connection,
     names: ns.names,
     logger: silent,
     maxDeliveries: 3,
     transaction: pgTransaction(dbs.consumer),
-    handlers: {
-      'test.ItemChanged': async (event, tx) => {
-        const { value } = parsePayload(z.object({ value: z.number().int() }), event);
-        if (failFor.has(event.aggregateId)) throw new Error(`cannot apply ${event.aggregateId} right now`);
-        await tx.$executeRaw`
-          INSERT INTO "ItemReplica" (id, value, version) VALUES (${event.aggregateId}, ${value}, ${event.version})
-          ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, applied = "ItemReplica".applied + 1
-          WHERE "ItemReplica".version < EXCLUDED.version`;
-      },
-    },
+    handlers,
   });
-  return consumer;
 }
 
 async function startPipeline() {
@@ -146,7 +151,7 @@ describe('integration events', () => {
     const upsertAll: BatchEventHandler<PgSql> = {
       async batch(events, tx) {
         batches.push(events.length);
-        const newest = newestPerAggregate(events).map((e) => ({ id: e.aggregateId, version: e.version, ...parsePayload(z.object({ value: z.number().int() }), e) }));
+        const newest = newestPerAggregate(events).map((e) => ({ id: e.aggregateId, version: e.version, ...parsePayload(itemValue, e) }));
         await tx.$executeRaw`
           INSERT INTO "ItemReplica" (id, value, version)
           SELECT * FROM unnest(${newest.map((n) => n.id)}::text[], ${newest.map((n) => n.value)}::int[], ${newest.map((n) => n.version)}::int[])
@@ -161,15 +166,7 @@ describe('integration events', () => {
     const connection = connectToBroker(amqpUrl, silent, connectionName);
     open.push(connection);
     const startBatchConsumer = async () => {
-      const consumer = new EventConsumer<PgSql>({
-        consumer: 'replica',
-        connection,
-        names: ns.names,
-        logger: silent,
-        maxDeliveries: 3,
-        transaction: pgTransaction(dbs.consumer),
-        handlers: { 'test.ItemChanged': upsertAll },
-      });
+      const consumer = startConsumer(connection, { 'test.ItemChanged': upsertAll });
       await consumer.start();
       return consumer;
     };
@@ -193,14 +190,7 @@ describe('integration events', () => {
     const received: IntegrationEvent[] = [];
     const connection = connectToBroker(amqpUrl, silent, connectionName);
     open.push(connection);
-    const consumer = new EventConsumer<PgSql>({
-      consumer: 'envelope',
-      connection,
-      names: ns.names,
-      logger: silent,
-      transaction: pgTransaction(dbs.consumer),
-      handlers: { 'test.EnvelopeChecked': async (event) => void received.push(event) },
-    });
+    const consumer = startConsumer(connection, { 'test.EnvelopeChecked': async (event) => void received.push(event) }, 'envelope');
     await consumer.start();
     open.push(consumer);
     const relay = new OutboxRelay({ databaseUrl: dbs.producerUrl, connection, names: ns.names, logger: silent });
