@@ -171,19 +171,20 @@ export class EventConsumer<Tx extends InboxTransaction> {
     }
     let fresh: boolean[] | undefined;
     try {
-      fresh = await this.opts.transaction((tx) => applyInTransaction(ready, tx));
+      if (ready.length > 0) fresh = await this.opts.transaction((tx) => applyInTransaction(ready, tx));
     } catch {
       alone.push(...ready); // someone in the batch failed: find out who, one by one
     }
     if (fresh) {
-      ready.forEach(({ event }, i) => {
-        if (!fresh![i]) return;
-        this.applied++;
-        this.lag.record(event.type, event.occurredAt);
-      });
+      ready.forEach(({ event }, i) => fresh![i] && this.countApplied(event));
       this.ackAll(ready, alone.length === 0);
     }
     for (const delivery of alone) await this.onMessage(delivery);
+  }
+
+  private countApplied(event: IntegrationEvent): void {
+    this.applied++;
+    this.lag.record(event.type, event.occurredAt);
   }
 
   /**
@@ -221,10 +222,7 @@ export class EventConsumer<Tx extends InboxTransaction> {
     try {
       const routed = { ...delivery, ...this.route(msg) };
       const [fresh] = await this.opts.transaction((tx) => applyInTransaction([routed], tx));
-      if (fresh) {
-        this.applied++;
-        this.lag.record(routed.event.type, routed.event.occurredAt);
-      }
+      if (fresh) this.countApplied(routed.event);
       this.settle(generation, () => this.channel!.ack(msg));
     } catch (err) {
       const poison = err instanceof PoisonMessageError;
