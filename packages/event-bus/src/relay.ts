@@ -23,7 +23,15 @@ export interface OutboxRelayOptions {
    * with the others' reading and marking; SKIP LOCKED keeps them apart.
    */
   concurrency?: number;
-  /** Test seam: runs with the events' ids after the broker confirmed a batch and before it is deleted. */
+  /**
+   * Rows deleted between two VACUUMs of the outbox (10,000). The outbox is a queue table: every
+   * row is inserted and soon deleted, and until a vacuum removes them the claim's index scan
+   * walks past every dead row from the oldest on (measured: 0.7 ms a claim on an empty outbox
+   * after 200,000 events, 0.04 ms after a VACUUM). Autovacuum visits a database at most once a
+   * minute; the relay knows exactly when the churn is worth a vacuum.
+   */
+  vacuumEveryRows?: number;
+  /** Test seam: runs with the events' ids after the broker confirmed a batch and before its deletion commits. */
   afterConfirm?: (eventIds: string[]) => Promise<void> | void;
 }
 
@@ -39,9 +47,10 @@ interface OutboxMessage {
 }
 
 /**
- * Publishes committed outbox rows to the events exchange with publisher confirms, and deletes
- * them only after the broker confirmed them. A crash in between publishes them again on
- * restart: delivery is at least once, and consumers make it once in effect (inbox).
+ * Publishes committed outbox rows to the events exchange with publisher confirms, and removes
+ * them from the outbox only once the broker confirmed them (the transaction that deletes them
+ * commits after the confirms). A crash in between publishes them again on restart: delivery is
+ * at least once, and consumers make it once in effect (inbox).
  *
  * Rows are claimed with FOR UPDATE SKIP LOCKED, so several relays over one database share the
  * work without publishing a row twice at the same time.
@@ -53,8 +62,14 @@ export class OutboxRelay {
   private running = false;
   private readonly sleepers = new Set<() => void>();
   private loops: Array<Promise<void>> = [];
+  /** A notification came while every loop was busy: the next loop to finish looks again. */
+  private unclaimedCommits = false;
   private published = 0;
+  private deletedSinceVacuum = 0;
+  private vacuuming?: Promise<void>;
   private readonly batchSize: number;
+  /** BEGIN and the claim, sent together. */
+  private readonly claim: string;
   /**
    * The confirm channel of the current broker connection, while it is open. The relay publishes
    * on it directly rather than through the wrapper's buffer: the outbox is the buffer, and a
@@ -64,10 +79,19 @@ export class OutboxRelay {
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 500;
+    this.claim = `BEGIN; ${claimStatement(this.batchSize)}`;
     // The relay's own commits only delete rows the broker has confirmed: if PostgreSQL lost the
     // last of them in a crash, those events would be published again, which consumers absorb
     // (inbox). So they need not wait for the disk: one flush less per batch.
-    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.concurrency ?? 4, options: '-c synchronous_commit=off' });
+    // One connection per loop, and one for the vacuum. The outbox's statistics swing from empty to
+    // a backlog within seconds, so the planner's picture of it is always stale: for "the oldest
+    // rows", walking the position index is right at any size, where a scan of the whole heap
+    // (which it picked for an outbox it believed small) reads every page vacuum left behind.
+    this.pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: (opts.concurrency ?? 4) + 1,
+      options: '-c synchronous_commit=off -c enable_seqscan=off',
+    });
     this.pool.on('error', (err) => opts.logger.warn({ err }, 'outbox pool error'));
   }
 
@@ -98,6 +122,7 @@ export class OutboxRelay {
     this.running = false;
     this.wakeAll();
     await Promise.all(this.loops);
+    await this.vacuuming;
     await this.listener?.end().catch(() => {});
     await this.channel?.close();
     await this.pool.end();
@@ -117,22 +142,27 @@ export class OutboxRelay {
   }
 
   /**
-   * One publishing loop. A notification wakes one sleeping loop; a loop that found a full batch
-   * wakes another, so more batches fly only while a backlog lasts. Loop 0 also polls, for
-   * notifications missed while the listener reconnected.
+   * One publishing loop. A notification wakes one sleeping loop (or, when every loop is busy,
+   * leaves word that the next one to finish should look again); a loop that found a full batch
+   * wakes another, so more batches fly only while a backlog lasts. A partial batch means the
+   * outbox was empty when it was claimed: the loop sleeps rather than ask again, since every
+   * commit since then has sent its own notification. Loop 0 also polls, for notifications
+   * missed while the listener reconnected.
    */
   private async run(loop: number): Promise<void> {
     const poll = this.opts.pollIntervalMs ?? 1000;
     while (this.running) {
+      this.unclaimedCommits = false;
       let sent = 0;
       try {
         sent = await this.publishBatch();
       } catch (err) {
         this.opts.logger.warn({ err }, 'outbox batch failed; will retry');
         await new Promise((r) => setTimeout(r, 500));
+        continue;
       }
       if (sent >= this.batchSize) this.wakeOne(); // a backlog: bring in another loop
-      if (sent > 0 || !this.running) continue; // more may be waiting (or stop() was called meanwhile)
+      if (sent >= this.batchSize || this.unclaimedCommits || !this.running) continue;
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);
@@ -147,7 +177,8 @@ export class OutboxRelay {
 
   private wakeOne(): void {
     const [wake] = this.sleepers;
-    wake?.();
+    if (wake) wake();
+    else this.unclaimedCommits = true;
   }
 
   private wakeAll(): void {
@@ -188,36 +219,27 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes one batch and deletes it once the broker confirmed every message in it; returns
-   * how many events were sent. PostgreSQL writes each message body (the envelope as JSON), so
-   * the payload is never parsed and serialised again on its way through.
+   * Publishes one batch and returns how many events were sent. The batch is claimed by deleting
+   * it, in a transaction that commits only once the broker confirmed every message: a failure
+   * rolls the rows back for the next attempt, and other loops skip them meanwhile (SKIP LOCKED).
+   * One round trip claims (BEGIN and the DELETE sent together), one commits. PostgreSQL writes
+   * each message body (the envelope as JSON), so the payload is never parsed and serialised
+   * again on its way through.
    */
   async publishBatch(): Promise<number> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<OutboxMessage>({
-        // Named: prepared once per connection, not planned again for every batch.
-        name: 'mercado-outbox-claim',
-        text: `SELECT "position", "id", "type", "source", floor(extract(epoch FROM "occurredAt"))::float8 AS "timestamp",
-                json_build_object('id', "id", 'type', "type", 'source', "source", 'aggregateId', "aggregateId", 'version', "version",
-                  'occurredAt', to_char("occurredAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'payload', "payload")::text AS "body"
-           FROM "OutboxEvent" ORDER BY "position" LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        values: [this.batchSize],
-      });
-      if (rows.length === 0) {
-        await client.query('COMMIT');
-        return 0;
+      // Two statements in one simple query (which takes no parameters: the limit is written in).
+      const [, claimed] = (await client.query(this.claim)) as unknown as [unknown, pg.QueryResult<OutboxMessage>];
+      const rows = claimed.rows.sort((a, b) => Number(a.position) - Number(b.position));
+      if (rows.length > 0) {
+        await this.publishConfirmed(rows);
+        if (this.opts.afterConfirm) await this.opts.afterConfirm(rows.map((row) => row.id));
       }
-      await this.publishConfirmed(rows);
-      if (this.opts.afterConfirm) await this.opts.afterConfirm(rows.map((row) => row.id));
-      await client.query({
-        name: 'mercado-outbox-delete',
-        text: `DELETE FROM "OutboxEvent" WHERE "position" = ANY($1::bigint[])`,
-        values: [rows.map((r) => r.position)],
-      });
       await client.query('COMMIT');
       this.published += rows.length;
+      this.deletedSinceVacuum += rows.length;
+      if (this.deletedSinceVacuum >= (this.opts.vacuumEveryRows ?? 10_000) && !this.vacuuming) this.vacuuming = this.vacuum();
       return rows.length;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
@@ -226,4 +248,32 @@ export class OutboxRelay {
       client.release();
     }
   }
+
+  /** Vacuums the outbox beside the loops (VACUUM blocks neither inserts nor claims). */
+  private async vacuum(): Promise<void> {
+    this.deletedSinceVacuum = 0;
+    try {
+      // No truncation: it would take a lock that makes the writers' inserts wait.
+      await this.pool.query('VACUUM (TRUNCATE false) "OutboxEvent"');
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'outbox vacuum failed; autovacuum will do it later');
+    } finally {
+      this.vacuuming = undefined;
+    }
+  }
+}
+
+/**
+ * Deletes up to `limit` of the oldest unclaimed rows and returns what their messages need.
+ * RETURNING gives no order: the caller sorts by position.
+ */
+function claimStatement(limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`relay batch size must be a positive integer, not ${limit}`);
+  // ARRAY(...) runs the locking subquery exactly once; with IN (...) the planner may run it again
+  // per row of a join, each run locking another batch (seen: 2,754 rows claimed in 53 s).
+  return `DELETE FROM "OutboxEvent" WHERE "position" = ANY(ARRAY(
+      SELECT "position" FROM "OutboxEvent" ORDER BY "position" LIMIT ${limit} FOR UPDATE SKIP LOCKED))
+    RETURNING "position", "id", "type", "source", floor(extract(epoch FROM "occurredAt"))::float8 AS "timestamp",
+      json_build_object('id', "id", 'type', "type", 'source', "source", 'aggregateId', "aggregateId", 'version', "version",
+        'occurredAt', to_char("occurredAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'payload', "payload")::text AS "body"`;
 }

@@ -209,6 +209,44 @@ describe('integration events', () => {
     expect(received[0]).toEqual(event);
   });
 
+  it('claims the oldest rows in batches no larger than its batch size, each row once, and vacuums the outbox behind it', async () => {
+    // A type no queue is bound to: the broker confirms and drops them; the relay is what is measured.
+    const events = Array.from({ length: 230 }, (_, n) => newEvent('test', 'BatchCounted', `counted-${n}`, 1, { n }));
+    const client = await dbs.producer.connect();
+    try {
+      await appendToOutbox(pgSql(client), ...events);
+    } finally {
+      client.release();
+    }
+    const vacuums = async () => Number((await rows(dbs.producer, `SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'OutboxEvent'`))[0].vacuum_count);
+    const vacuumsBefore = await vacuums();
+    const batches: string[][] = [];
+    const connection = connectToBroker(amqpUrl, silent, connectionName);
+    open.push(connection);
+    const relay = new OutboxRelay({
+      databaseUrl: dbs.producerUrl,
+      connection,
+      names: ns.names,
+      logger: silent,
+      batchSize: 50,
+      vacuumEveryRows: 100,
+      afterConfirm: (ids) => void batches.push(ids),
+    });
+    await relay.start();
+    open.push(relay);
+    const appended = new Map(events.map((e, i) => [e.id, i]));
+    const ours = () => batches.flat().filter((id) => appended.has(id));
+    await waitFor(async () => ours().length >= 230, 10_000, 'all 230 published');
+
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(50);
+    expect(ours().sort()).toEqual([...appended.keys()].sort()); // each exactly once
+    for (const batch of batches) {
+      const positions = batch.map((id) => appended.get(id)).filter((i) => i !== undefined);
+      expect(positions).toEqual([...positions].sort((a, b) => a - b)); // oldest first within a batch
+    }
+    await waitFor(async () => (await vacuums()) >= vacuumsBefore + 2, 10_000, 'two vacuums (230 rows deleted, one every 100)');
+  });
+
   it('still delivers an event, with one effect, when the relay dies between confirm and commit', async () => {
     const connection = connectToBroker(amqpUrl, silent, connectionName);
     open.push(connection);
