@@ -3,11 +3,12 @@
  *   npm run events -- parked <service>            list messages parked for a consumer, with reasons
  *   npm run events -- redrive <service>           move them back to its queue (idempotent in effect)
  *   npm run events -- rebuild <service>           rebuild its read model from its sources' snapshots
+ *   npm run events -- verify [service]            compare read models with their sources (waits up to 30 s for stragglers)
  *   npm run events -- lag                          replication lag per consumer (from /metrics)
  * Uses the same variables as `npm start` (POSTGRES_URL, AMQP_URL, EVENTS_PREFIX).
  */
 import { listParked, redriveParked, topologyNames } from '@mercado/event-bus';
-import { rebuildReadModel, services } from '@mercado/stack';
+import { rebuildReadModel, services, verifyReadModel, type ReadModelReport } from '@mercado/stack';
 import { environment } from './lib/environment.ts';
 import { databaseUrl } from './setup.ts';
 
@@ -15,6 +16,30 @@ const [command, name] = process.argv.slice(2);
 const names = topologyNames(environment.EVENTS_PREFIX);
 const byName = Object.fromEntries(services.map((s) => [s.name, s]));
 const consumers = services.filter((s) => s.events?.handlers).map((s) => s.name);
+
+/** Opens a database client for each service named, runs fn, and closes them. */
+async function withDbs<T>(involved: string[], fn: (dbs: Record<string, unknown>) => Promise<T>): Promise<T> {
+  const dbs = Object.fromEntries(involved.map((n) => [n, byName[n]!.createDb(databaseUrl(n))]));
+  try {
+    return await fn(dbs);
+  } finally {
+    for (const db of Object.values(dbs)) await (db as { $disconnect(): Promise<void> }).$disconnect();
+  }
+}
+
+const sourcesOf = (consumer: string) => byName[consumer]!.events?.readModel?.sources ?? [];
+
+function describeReport(r: ReadModelReport): string {
+  if (r.equal) return `${r.consumer.padEnd(10)} equal to ${sourcesOf(r.consumer).join(' and ')}: ${r.compared} aggregates`;
+  const list = (label: string, keys: string[]) => (keys.length ? [`    ${label} (${keys.length}): ${keys.slice(0, 10).join(', ')}${keys.length > 10 ? ', ...' : ''}`] : []);
+  return [
+    `${r.consumer.padEnd(10)} DIFFERS from ${sourcesOf(r.consumer).join(' and ')} (${r.compared} aggregates compared)`,
+    ...list('missing', r.missing),
+    ...list('behind', r.behind),
+    ...list('different', r.different),
+    ...list('extra', r.extra),
+  ].join('\n');
+}
 
 function requireConsumer(): string {
   if (!name || !consumers.includes(name)) {
@@ -40,14 +65,34 @@ switch (command) {
   }
   case 'rebuild': {
     const consumer = requireConsumer();
-    const involved = [consumer, ...(byName[consumer]!.events?.readModel?.sources ?? [])];
-    const dbs = Object.fromEntries(involved.map((n) => [n, byName[n]!.createDb(databaseUrl(n))]));
-    try {
+    await withDbs([consumer, ...sourcesOf(consumer)], async (dbs) => {
       const result = await rebuildReadModel({ consumer: byName[consumer]!, services: byName, dbs, onProgress: console.log });
       process.exitCode = result.complete ? 0 : 1;
-    } finally {
-      for (const db of Object.values(dbs)) await (db as { $disconnect(): Promise<void> }).$disconnect();
+    });
+    break;
+  }
+  case 'verify': {
+    // Events in flight leave a read model behind for a moment: look again until it is equal or 30 s passed.
+    const withReadModels = services.filter((s) => s.events?.readModel).map((s) => s.name);
+    if (name && !withReadModels.includes(name)) {
+      console.error(`name a service with a read model: ${withReadModels.join(', ')}`);
+      process.exit(2);
     }
+    let allEqual = true;
+    for (const consumer of name ? [name] : withReadModels) {
+      const report = await withDbs([consumer, ...sourcesOf(consumer)], async (dbs) => {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const r = await verifyReadModel({ consumer: byName[consumer]!, services: byName, dbs });
+          if (r.equal || Date.now() > deadline) return r;
+          console.log(`${consumer.padEnd(10)} not equal yet (${r.missing.length + r.behind.length + r.different.length + r.extra.length} of ${r.compared} differ); looking again`);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      });
+      console.log(describeReport(report));
+      allEqual &&= report.equal;
+    }
+    process.exitCode = allEqual ? 0 : 1;
     break;
   }
   case 'lag': {
@@ -64,6 +109,6 @@ switch (command) {
     break;
   }
   default:
-    console.error('usage: npm run events -- parked|redrive|rebuild <service> | lag');
+    console.error('usage: npm run events -- parked|redrive|rebuild <service> | verify [service] | lag');
     process.exit(2);
 }

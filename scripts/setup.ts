@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { applyMigrations, ensureDatabase, withDatabase } from '@mercado/db';
-import { declareTopology } from '@mercado/event-bus';
+import { declareTopology, republish } from '@mercado/event-bus';
 import { backingServices, missingBackingServices } from './lib/backingServices.ts';
 import { environment, redact } from './lib/environment.ts';
 import { services } from '@mercado/stack';
@@ -48,7 +48,7 @@ export async function bootstrapReadModels(log: (line: string) => void = console.
       for (const source of readModel.sources) {
         const sourceDb = byName[source]!.createDb(databaseUrl(source));
         try {
-          const n = await byName[source]!.events!.republish!(sourceDb);
+          const n = await republish(sourceDb, await byName[source]!.events!.snapshot!(sourceDb));
           if (n) log(`  ${consumer.name.padEnd(10)} read model empty: ${source} republishes ${n} snapshot event(s)`);
         } finally {
           await sourceDb.$disconnect();

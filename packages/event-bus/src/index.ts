@@ -18,4 +18,13 @@ export { pgSql, pgTransaction, type PgSql } from './pgTransaction.ts';
 export { OutboxRelay, type OutboxRelayOptions } from './relay.ts';
 export { assertConsumerTopology, assertEventsExchange, topologyNames, type TopologyNames } from './topology.ts';
 export { declareTopology, deleteTopology } from './declareTopology.ts';
-export { startEventWorkers, type EventWorkersConfig, type RunningEventWorkers, type ServiceEvents } from './serviceEvents.ts';
+export {
+  replicaKey,
+  republish,
+  startEventWorkers,
+  type EventWorkersConfig,
+  type ReadModel,
+  type ReplicatedState,
+  type RunningEventWorkers,
+  type ServiceEvents,
+} from './serviceEvents.ts';

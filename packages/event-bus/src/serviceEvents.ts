@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { connectToBroker } from './connection.ts';
 import { EventConsumer, type Handler, type InboxTransaction } from './consumer.ts';
+import type { IntegrationEvent } from './envelope.ts';
+import { appendToOutbox, type SqlTransaction } from './outbox.ts';
 import { OutboxRelay } from './relay.ts';
 import { topologyNames } from './topology.ts';
 
@@ -13,12 +15,51 @@ export interface ServiceEvents<TDb, Tx extends InboxTransaction = any> {
   /** Runs fn in one transaction of the service's database. */
   transaction?: <T>(db: TDb, fn: (tx: Tx) => Promise<T>) => Promise<T>;
   /**
-   * Source side of a rebuild: writes the current state of every aggregate to the outbox as
-   * snapshot events. Returns how many.
+   * Source side of a rebuild and of a check: the current state of every aggregate it publishes,
+   * as snapshot events (at the aggregate's current version).
    */
-  republish?: (db: TDb) => Promise<number>;
-  /** Consumer side of a rebuild: the services it replicates from, and how to empty the replica. */
-  readModel?: { sources: string[]; clear: (db: TDb) => Promise<void>; count: (db: TDb) => Promise<number> };
+  snapshot?: (db: TDb) => Promise<IntegrationEvent[]>;
+  /** Consumer side of a rebuild and of a check. */
+  readModel?: ReadModel<TDb>;
+}
+
+/**
+ * One replicated aggregate, keyed `<source>:<aggregateId>`, with the version and the fields a
+ * read model keeps of it: what a check compares between a source and a replica.
+ */
+export interface ReplicatedState {
+  key: string;
+  version: number;
+  fields: Record<string, unknown>;
+}
+
+export interface ReadModel<TDb> {
+  /** The services it replicates from. */
+  sources: string[];
+  clear: (db: TDb) => Promise<void>;
+  count: (db: TDb) => Promise<number>;
+  /** Every aggregate the read model holds, as it holds it. */
+  rows: (db: TDb) => Promise<ReplicatedState[]>;
+  /**
+   * What the read model should hold for a source's snapshot event: the consumer's own reading of
+   * its payload, as its handler applies it (throws, as the handler would, when it cannot read it).
+   */
+  expect: (event: IntegrationEvent) => ReplicatedState;
+}
+
+/** The key of an aggregate replicated from an event: `<source>:<aggregateId>`. */
+export const replicaKey = (event: Pick<IntegrationEvent, 'source' | 'aggregateId'>) => `${event.source}:${event.aggregateId}`;
+
+/**
+ * Writes a source's snapshot events to its outbox, 500 to a transaction (a rebuild, or a read
+ * model found empty at start-up); the relay publishes them like any other event. Returns how many.
+ */
+export async function republish(
+  db: { $transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> },
+  events: IntegrationEvent[],
+): Promise<number> {
+  for (let i = 0; i < events.length; i += 500) await db.$transaction((tx) => appendToOutbox(tx, ...events.slice(i, i + 500)));
+  return events.length;
 }
 
 export interface EventWorkersConfig {

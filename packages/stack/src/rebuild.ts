@@ -1,3 +1,4 @@
+import { republish } from '@mercado/event-bus';
 import type { ServiceModule } from '@mercado/service-kit';
 
 export interface RebuildOptions {
@@ -26,8 +27,9 @@ export async function rebuildReadModel(opts: RebuildOptions): Promise<{ complete
   let expected = 0;
   for (const source of readModel.sources) {
     const service = opts.services[source];
-    if (!service?.events?.republish) throw new Error(`${source} cannot republish its state`);
-    const n = await service.events.republish(opts.dbs[source]);
+    if (!service?.events?.snapshot) throw new Error(`${source} cannot publish a snapshot of its state`);
+    const db = opts.dbs[source] as Parameters<typeof republish>[0];
+    const n = await republish(db, await service.events.snapshot(db));
     expected += n;
     say(`${source}: ${n} snapshot events written to its outbox`);
   }

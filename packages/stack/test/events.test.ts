@@ -4,6 +4,7 @@ import { seedId } from '@mercado/dev-seed';
 import { postGraphQL } from '@mercado/service-kit/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
 import { rebuildReadModel } from '../src/rebuild.ts';
+import { verifyReadModel } from '../src/verify.ts';
 import { services } from '../src/services.ts';
 import { signIn } from './helpers.ts';
 
@@ -90,17 +91,33 @@ describe('integration events between the services', () => {
     for (const r of reviews) expect(r.verifiedPurchase).toBe(r.author.name === 'Alice Customer');
   });
 
-  it('rebuilds the orders read model from its sources, ending equal to them', async () => {
+  it('verifies read models against their sources, names what differs, and rebuilds orders to equal them', async () => {
     await eventually(ordersProducts, await catalogProducts());
-    await query('orders', 'UPDATE "ProductReplica" SET "priceCents" = 1, name = \'corrupted\'');
-    await query('orders', 'DELETE FROM "CustomerReplica" WHERE email LIKE \'bob%\'');
     const byName = Object.fromEntries(services.map((s) => [s.name, s]));
     const dbs = Object.fromEntries(services.map((s) => [s.name, s.createDb(stack.databaseUrls[s.name]!)]));
+    const verify = (consumer: string) => verifyReadModel({ consumer: byName[consumer]!, services: byName, dbs });
     try {
+      const products = (await catalogProducts()).map((p) => `catalog:${p.id}`);
+      const users = (await accountsUsers()).map((u) => `accounts:${u.id}`);
+      expect(await verify('orders')).toEqual({ consumer: 'orders', compared: products.length + users.length, missing: [], behind: [], different: [], extra: [], equal: true });
+      await eventually(async () => (await verify('catalog')).equal, true);
+
+      await query('orders', 'UPDATE "ProductReplica" SET "priceCents" = 1, name = \'corrupted\'');
+      const [late] = await query('orders', 'UPDATE "ProductReplica" SET version = version - 1 WHERE id = (SELECT id FROM "ProductReplica" ORDER BY id LIMIT 1) RETURNING id');
+      const [bob] = await query('orders', 'DELETE FROM "CustomerReplica" WHERE email LIKE \'bob%\' RETURNING id');
+      const [ghost] = await query('orders', `INSERT INTO "CustomerReplica" (id, name, email, version, "updatedAt") VALUES (gen_random_uuid(), 'Ghost', 'ghost@example.com', 1, now()) RETURNING id`);
+      const report = await verify('orders');
+      expect(report.equal).toBe(false);
+      expect(report.behind).toEqual([`catalog:${late.id}`]);
+      expect(report.different.sort()).toEqual(products.filter((key) => key !== `catalog:${late.id}`).sort());
+      expect(report.missing).toEqual([`accounts:${bob.id}`]);
+      expect(report.extra).toEqual([`accounts:${ghost.id}`]);
+
       const progress: string[] = [];
       const result = await rebuildReadModel({ consumer: byName.orders!, services: byName, dbs, onProgress: (line) => progress.push(line), timeoutMs: 20_000 });
       expect(result.complete).toBe(true);
       expect(progress.length).toBeGreaterThan(0);
+      await eventually(async () => (await verify('orders')).equal, true);
     } finally {
       for (const db of Object.values(dbs)) await db.$disconnect();
     }

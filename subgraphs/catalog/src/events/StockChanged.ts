@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Tx } from '../db.ts';
 
 // Our own reading of inventory's event: only the fields the catalog uses.
-const stockChanged = z.object({ available: z.number().int().min(0) });
+export const stockChanged = z.object({ available: z.number().int().min(0) });
 
 /** inventory.StockChanged / StockSnapshotPublished: keep the replica the catalog answers Product.inStock from. */
 export const applyStockChanges: BatchEventHandler<Tx> = {

@@ -1,6 +1,6 @@
-import { appendToOutbox, type ServiceEvents } from '@mercado/event-bus';
+import { parsePayload, replicaKey, type ServiceEvents } from '@mercado/event-bus';
 import type { Db, Tx } from '../db.ts';
-import { applyStockChanges } from './StockChanged.ts';
+import { applyStockChanges, stockChanged } from './StockChanged.ts';
 import { ProductSnapshotPublished } from './ProductSnapshotPublished.ts';
 
 export const catalogEvents: ServiceEvents<Db, Tx> = {
@@ -10,16 +10,18 @@ export const catalogEvents: ServiceEvents<Db, Tx> = {
     'inventory.StockSnapshotPublished': applyStockChanges,
   },
   transaction: (db, fn) => db.$transaction(fn),
-  async republish(db) {
+  async snapshot(db) {
     const products = await db.product.findMany({ orderBy: { sku: 'asc' } });
-    for (let i = 0; i < products.length; i += 500) {
-      await db.$transaction((tx) => appendToOutbox(tx, ...products.slice(i, i + 500).map(ProductSnapshotPublished)));
-    }
-    return products.length;
+    return products.map(ProductSnapshotPublished);
   },
   readModel: {
     sources: ['inventory'],
     clear: async (db) => void (await db.stockReplica.deleteMany()),
     count: (db) => db.stockReplica.count(),
+    async rows(db) {
+      const stock = await db.stockReplica.findMany();
+      return stock.map((s) => ({ key: `inventory:${s.productId}`, version: s.version, fields: { available: s.available } }));
+    },
+    expect: (event) => ({ key: replicaKey(event), version: event.version, fields: parsePayload(stockChanged, event) }),
   },
 };

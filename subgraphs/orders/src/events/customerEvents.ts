@@ -2,7 +2,7 @@ import { newestPerAggregate, parsePayload, type BatchEventHandler } from '@merca
 import { z } from 'zod';
 import type { Tx } from '../db.ts';
 
-const customerState = z.object({ name: z.string(), email: z.string() });
+export const customerState = z.object({ name: z.string(), email: z.string() });
 
 /** accounts.UserRegistered / UserSnapshotPublished: the customer's name and email, newest version wins. */
 export const applyCustomerStates: BatchEventHandler<Tx> = {

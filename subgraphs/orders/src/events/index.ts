@@ -1,7 +1,7 @@
-import type { ServiceEvents } from '@mercado/event-bus';
+import { parsePayload, replicaKey, type ServiceEvents } from '@mercado/event-bus';
 import type { Db, Tx } from '../db.ts';
-import { applyCustomerStates } from './customerEvents.ts';
-import { applyProductStates } from './productEvents.ts';
+import { applyCustomerStates, customerState } from './customerEvents.ts';
+import { applyProductStates, productState } from './productEvents.ts';
 
 export const ordersEvents: ServiceEvents<Db, Tx> = {
   produces: true,
@@ -19,5 +19,18 @@ export const ordersEvents: ServiceEvents<Db, Tx> = {
       await db.$transaction([db.productReplica.deleteMany(), db.customerReplica.deleteMany()]);
     },
     count: async (db) => (await db.productReplica.count()) + (await db.customerReplica.count()),
+    async rows(db) {
+      const products = await db.productReplica.findMany();
+      const customers = await db.customerReplica.findMany();
+      return [
+        ...products.map((p) => ({ key: `catalog:${p.id}`, version: p.version, fields: { sku: p.sku, name: p.name, priceCents: p.priceCents, currency: p.currency } })),
+        ...customers.map((c) => ({ key: `accounts:${c.id}`, version: c.version, fields: { name: c.name, email: c.email } })),
+      ];
+    },
+    expect: (event) => ({
+      key: replicaKey(event),
+      version: event.version,
+      fields: event.source === 'catalog' ? parsePayload(productState, event) : parsePayload(customerState, event),
+    }),
   },
 };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Tx } from '../db.ts';
 
 // Orders' own reading of the catalog's product events: the fields it prices orders with.
-const productState = z.object({
+export const productState = z.object({
   sku: z.string(),
   name: z.string(),
   priceCents: z.number().int().min(0),
