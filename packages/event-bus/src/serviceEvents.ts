@@ -85,7 +85,8 @@ export async function startEventWorkers<TDb>(
   const events = service.events;
   if (!events || (!events.produces && !events.handlers)) return { close: async () => {} };
   const names = topologyNames(config.prefix);
-  const connection = connectToBroker(config.amqpUrl, config.logger, `mercado-${service.name}`);
+  // Named <prefix>-<service> (mercado-orders under npm start): what the broker's connection list shows.
+  const connection = connectToBroker(config.amqpUrl, config.logger, `${config.prefix}-${service.name}`);
   let consumer: EventConsumer<any> | undefined;
   let relay: OutboxRelay | undefined;
   if (events.handlers) {

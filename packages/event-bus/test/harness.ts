@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import pg from 'pg';
 import { pino } from 'pino';
 import { dropDatabase, ensureDatabase, withDatabase } from '@mercado/db';
 import { topologyNames, type TopologyNames } from '../src/index.ts';
+export { closeBrokerConnections } from '../src/testing.ts';
 
-const exec = promisify(execFile);
 export const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const postgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 export const silent = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -67,17 +65,6 @@ export function brokerNamespace(consumers: string[]): { names: TopologyNames; pr
   };
 }
 
-/** Closes, broker-side, every connection whose client named itself `name` (rabbitmqctl). */
-export async function closeBrokerConnections(name: string): Promise<number> {
-  const { stdout } = await exec('rabbitmqctl', ['-q', 'list_connections', '--no-table-headers', 'pid', 'client_properties']);
-  const pids = stdout
-    .split('\n')
-    .filter((line) => line.includes(`"${name}"`))
-    .map((line) => line.split(/\s+/)[0]!)
-    .filter(Boolean);
-  for (const pid of pids) await exec('rabbitmqctl', ['-q', 'close_connection', pid, 'test: broker connection closed on purpose']);
-  return pids.length;
-}
 
 export async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;

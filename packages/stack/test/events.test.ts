@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedId } from '@mercado/dev-seed';
+import { closeBrokerConnections } from '@mercado/event-bus/testing';
 import { postGraphQL } from '@mercado/service-kit/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
 import { rebuildReadModel } from '../src/rebuild.ts';
@@ -90,6 +91,42 @@ describe('integration events between the services', () => {
     expect(reviews.length).toBeGreaterThan(0);
     for (const r of reviews) expect(r.verifiedPurchase).toBe(r.author.name === 'Alice Customer');
   });
+
+  it('keeps the read models equal to their sources when every service loses its broker connection under load', async () => {
+    const products = await catalogProducts();
+    const stocked = (await query('inventory', 'SELECT "productId" FROM "StockItem" ORDER BY "productId"')).map((r) => r.productId as string);
+    let done = 0;
+    const failures: unknown[] = [];
+    // 300 changes through the gateway, price changes (catalog -> orders) and restocks (inventory -> catalog) in turn.
+    const load = (async () => {
+      for (let n = 0; n < 300; n++) {
+        const mutation =
+          n % 3 === 2
+            ? `mutation { restock(productId: "${stocked[n % stocked.length]}", quantity: 1) { available } }`
+            : `mutation { updateProductPrice(id: "${products[n % products.length]!.id}", priceCents: ${1000 + n}) { priceCents } }`;
+        const { body } = await postGraphQL(stack.gateway.url, mutation, {}, admin);
+        if (body.errors) failures.push(body.errors);
+        done++;
+      }
+    })();
+    await eventually(async () => done >= 100, true);
+    const closed = await closeBrokerConnections(`${stack.eventsPrefix}-`);
+    expect(closed).toBeGreaterThanOrEqual(4); // accounts, catalog, inventory, orders, reviews: each its own connection
+    await load;
+    expect(failures).toEqual([]);
+
+    const byName = Object.fromEntries(services.map((s) => [s.name, s]));
+    const dbs = Object.fromEntries(services.map((s) => [s.name, s.createDb(stack.databaseUrls[s.name]!)]));
+    try {
+      for (const consumer of ['orders', 'catalog']) {
+        await eventually(async () => (await verifyReadModel({ consumer: byName[consumer]!, services: byName, dbs })).equal, true, 30_000);
+      }
+    } finally {
+      for (const db of Object.values(dbs)) await db.$disconnect();
+    }
+    const prices = (await catalogProducts()).map((p) => p.priceCents as number);
+    expect(Math.max(...prices)).toBe(1000 + 298); // the last price change (n = 298) is in the source, and so in the replica
+  }, 120_000);
 
   it('verifies read models against their sources, names what differs, and rebuilds orders to equal them', async () => {
     await eventually(ordersProducts, await catalogProducts());
