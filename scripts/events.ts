@@ -2,7 +2,7 @@
  * Operating integration events:
  *   npm run events -- parked <service>            list messages parked for a consumer, with reasons
  *   npm run events -- redrive <service>           move them back to its queue (idempotent in effect)
- *   npm run events -- rebuild <service>           rebuild its read model from its sources' snapshots
+ *   npm run events -- rebuild <service>           rebuild its read model from its sources' snapshots, then verify it
  *   npm run events -- verify [service]            compare read models with their sources (waits up to 30 s for stragglers)
  *   npm run events -- lag                          replication lag per consumer (from /metrics)
  * Uses the same variables as `npm start` (POSTGRES_URL, AMQP_URL, EVENTS_PREFIX).
@@ -41,6 +41,17 @@ function describeReport(r: ReadModelReport): string {
   ].join('\n');
 }
 
+/** Verifies a read model, looking again for up to 30 s while it differs (events in flight leave it behind for a moment). */
+async function verifyUntilEqual(consumer: string, dbs: Record<string, unknown>): Promise<ReadModelReport> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await verifyReadModel({ consumer: byName[consumer]!, services: byName, dbs });
+    if (r.equal || Date.now() > deadline) return r;
+    console.log(`${consumer.padEnd(10)} not equal yet (${r.missing.length + r.behind.length + r.different.length + r.extra.length} of ${r.compared} differ); looking again`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 function requireConsumer(): string {
   if (!name || !consumers.includes(name)) {
     console.error(`name a consuming service: ${consumers.join(', ')}`);
@@ -67,12 +78,13 @@ switch (command) {
     const consumer = requireConsumer();
     await withDbs([consumer, ...sourcesOf(consumer)], async (dbs) => {
       const result = await rebuildReadModel({ consumer: byName[consumer]!, services: byName, dbs, onProgress: console.log });
-      process.exitCode = result.complete ? 0 : 1;
+      const report = result.complete ? await verifyUntilEqual(consumer, dbs) : undefined;
+      if (report) console.log(describeReport(report));
+      process.exitCode = report?.equal ? 0 : 1;
     });
     break;
   }
   case 'verify': {
-    // Events in flight leave a read model behind for a moment: look again until it is equal or 30 s passed.
     const withReadModels = services.filter((s) => s.events?.readModel).map((s) => s.name);
     if (name && !withReadModels.includes(name)) {
       console.error(`name a service with a read model: ${withReadModels.join(', ')}`);
@@ -80,15 +92,7 @@ switch (command) {
     }
     let allEqual = true;
     for (const consumer of name ? [name] : withReadModels) {
-      const report = await withDbs([consumer, ...sourcesOf(consumer)], async (dbs) => {
-        const deadline = Date.now() + 30_000;
-        for (;;) {
-          const r = await verifyReadModel({ consumer: byName[consumer]!, services: byName, dbs });
-          if (r.equal || Date.now() > deadline) return r;
-          console.log(`${consumer.padEnd(10)} not equal yet (${r.missing.length + r.behind.length + r.different.length + r.extra.length} of ${r.compared} differ); looking again`);
-          await new Promise((resolve) => setTimeout(resolve, 1000));
-        }
-      });
+      const report = await withDbs([consumer, ...sourcesOf(consumer)], (dbs) => verifyUntilEqual(consumer, dbs));
       console.log(describeReport(report));
       allEqual &&= report.equal;
     }
