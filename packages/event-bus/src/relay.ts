@@ -228,6 +228,7 @@ export class OutboxRelay {
    */
   async publishBatch(): Promise<number> {
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
       // Two statements in one simple query (which takes no parameters: the limit is written in).
       const [, claimed] = (await client.query(this.claim)) as unknown as [unknown, pg.QueryResult<OutboxMessage>];
@@ -242,10 +243,11 @@ export class OutboxRelay {
       if (this.deletedSinceVacuum >= (this.opts.vacuumEveryRows ?? 10_000) && !this.vacuuming) this.vacuuming = this.vacuum();
       return rows.length;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      // A connection that cannot even roll back is not given back to the pool.
+      broken = await client.query('ROLLBACK').then(() => undefined, (rollbackError: Error) => rollbackError);
       throw err;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
