@@ -111,6 +111,7 @@ export class OutboxRelay {
         ch.once('close', () => {
           if (this.live === ch) this.live = undefined;
         });
+        this.wakeAll(); // loops that waited for the broker: what piled up meanwhile goes now
       },
     });
     await this.channel.waitForConnect();
@@ -147,11 +148,15 @@ export class OutboxRelay {
    * wakes another, so more batches fly only while a backlog lasts. A partial batch means the
    * outbox was empty when it was claimed: the loop sleeps rather than ask again, since every
    * commit since then has sent its own notification. Loop 0 also polls, for notifications
-   * missed while the listener reconnected.
+   * missed while the listener reconnected. While the broker connection is down nothing is
+   * claimed: the loops sleep until the channel is back (its setup wakes them).
    */
   private async run(loop: number): Promise<void> {
-    const poll = this.opts.pollIntervalMs ?? 1000;
     while (this.running) {
+      if (!this.live) {
+        await this.sleep(loop);
+        continue;
+      }
       this.unclaimedCommits = false;
       let sent = 0;
       try {
@@ -163,16 +168,21 @@ export class OutboxRelay {
       }
       if (sent >= this.batchSize) this.wakeOne(); // a backlog: bring in another loop
       if (sent >= this.batchSize || this.unclaimedCommits || !this.running) continue;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.sleepers.delete(wake);
-          resolve();
-        };
-        const timer = loop === 0 ? setTimeout(wake, poll) : undefined;
-        this.sleepers.add(wake);
-      });
+      await this.sleep(loop);
     }
+  }
+
+  /** Until woken; loop 0 also wakes after the poll interval. */
+  private sleep(loop: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = loop === 0 ? setTimeout(wake, this.opts.pollIntervalMs ?? 1000) : undefined;
+      this.sleepers.add(wake);
+    });
   }
 
   private wakeOne(): void {
