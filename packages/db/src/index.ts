@@ -1,2 +1,2 @@
-export { applyMigrations, createMigration, hasUnmigratedChanges, readMigrations, SNAPSHOT_FILE } from './migrations.ts';
+export { applyMigrations, createMigration, hasUnmigratedChanges, readMigrations, semicolonsInComments, SNAPSHOT_FILE } from './migrations.ts';
 export { dropDatabase, ensureDatabase, withDatabase } from './databases.ts';

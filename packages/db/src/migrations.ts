@@ -5,11 +5,33 @@ import { openSchemaEngine } from './schemaEngine.ts';
 
 const noFilters = { externalTables: [], externalEnums: [] };
 
+/**
+ * Lines of a migration with a semicolon inside a `--` comment. Prisma's migration engine splits
+ * a migration at every semicolon, comments included, and then fails on half a statement with an
+ * error that points nowhere near the comment (seen here, once).
+ */
+export function semicolonsInComments(sql: string): number[] {
+  return sql.split('\n').flatMap((line, i) => {
+    const comment = line.indexOf('--');
+    return comment >= 0 && line.includes(';', comment) ? [i + 1] : [];
+  });
+}
+
 /** Reads a Prisma `migrations/` folder into the shape the schema engine takes. */
 export async function readMigrations(migrationsDir: string): Promise<MigrationList> {
   const entries = await readdir(migrationsDir, { withFileTypes: true }).catch(() => []);
   const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const lockPath = join(migrationsDir, 'migration_lock.toml');
+  for (const dir of dirs) {
+    const sql = await readFile(join(migrationsDir, dir, 'migration.sql'), 'utf8').catch(() => '');
+    const lines = semicolonsInComments(sql);
+    if (lines.length > 0) {
+      throw new Error(
+        `${join(dir, 'migration.sql')} line ${lines.join(', ')}: a semicolon in a -- comment. ` +
+          `Prisma's migration engine splits statements there, comments included; reword the comment.`,
+      );
+    }
+  }
   return {
     baseDir: migrationsDir,
     lockfile: { path: 'migration_lock.toml', content: await readFile(lockPath, 'utf8').catch(() => null) },
@@ -34,9 +56,9 @@ export async function readMigrations(migrationsDir: string): Promise<MigrationLi
  * Returns the names of the migrations applied by this call.
  */
 export async function applyMigrations(databaseUrl: string, migrationsDir: string): Promise<string[]> {
+  const migrationsList = await readMigrations(migrationsDir);
   const engine = await openSchemaEngine(databaseUrl);
   try {
-    const migrationsList = await readMigrations(migrationsDir);
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilters });
     return appliedMigrationNames;
   } finally {

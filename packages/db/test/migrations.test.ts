@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyMigrations, createMigration, dropDatabase, ensureDatabase, withDatabase } from '../src/index.ts';
+import { mkdir } from 'node:fs/promises';
+import { applyMigrations, createMigration, dropDatabase, ensureDatabase, semicolonsInComments, withDatabase } from '../src/index.ts';
 
 const server = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const url = withDatabase(server, `mercado_test_${randomBytes(5).toString('hex')}_db`);
@@ -41,5 +42,14 @@ describe('migrations through the wasm schema engine', () => {
     await client.end();
     expect(rows.map((r) => r.column_name)).toEqual(['id', 'name', 'size']);
     expect(recorded.rows.map((r) => r.migration_name)).toEqual(['20260101000000_init', '20260102000000_size']);
+  });
+
+  it('refuses a migration with a semicolon in a -- comment, naming the file and line, before the engine splits it there', async () => {
+    expect(semicolonsInComments('-- plain comment\nCREATE TABLE "A" ("id" INT); -- trailing, no semicolon\nSELECT \';\';')).toEqual([]);
+    expect(semicolonsInComments('-- first; second\nCREATE TABLE "A" ("id" INT);\n  -- one more; here')).toEqual([1, 3]);
+    const migrationsDir = await mkdtemp(join(tmpdir(), 'mercado-migrations-'));
+    await mkdir(join(migrationsDir, '20260103000000_commented'));
+    await writeFile(join(migrationsDir, '20260103000000_commented', 'migration.sql'), '-- drop it; nothing reads it\nCREATE TABLE "Other" ("id" INT);\n');
+    await expect(applyMigrations(url, migrationsDir)).rejects.toThrow(/20260103000000_commented\/migration\.sql line 1: a semicolon in a -- comment/);
   });
 });
