@@ -56,6 +56,13 @@ const userEntities = `query($reps: [_Any!]!, $first: Int) { _entities(representa
   ... on User { id reviews(first: $first) { id product { id } } } } }`;
 const add = `mutation($input: AddReviewInput!) { addReview(input: $input) { id rating body createdAt author { id } product { id } } }`;
 
+/** A product the catalog has announced: in the replica its events keep (as recordProducts writes it). */
+async function knownProduct(): Promise<string> {
+  const id = randomUUID();
+  await db.productReplica.create({ data: { id, version: 1, updatedAt: new Date() } });
+  return id;
+}
+
 describe('reviews subgraph', () => {
   it('answers reviews and averageRating for 50 products with one SQL query per field', async () => {
     sql.length = 0;
@@ -148,7 +155,7 @@ describe('reviews subgraph', () => {
 
   it('adds a review for the signed-in user, trimming the body', async () => {
     const viewer = customer();
-    const productId = randomUUID();
+    const productId = await knownProduct();
     const { body } = await query(add, { input: { productId, rating: 4, body: '  Solid.  ' } }, viewer);
     expect(body.errors).toBeUndefined();
     expect(body.data!.addReview).toMatchObject({ rating: 4, body: 'Solid.', author: { id: viewer.id }, product: { id: productId } });
@@ -157,7 +164,7 @@ describe('reviews subgraph', () => {
   });
 
   it('rejects anonymous callers and each bad input with its field', async () => {
-    const valid = { productId: randomUUID(), rating: 5, body: 'Great.' };
+    const valid = { productId: await knownProduct(), rating: 5, body: 'Great.' };
     const anonymous = await query(add, { input: valid });
     expect(anonymous.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
@@ -178,9 +185,17 @@ describe('reviews subgraph', () => {
     expect(longest.body.errors).toBeUndefined();
   });
 
+  it('refuses a review of a product the catalog never announced, storing nothing', async () => {
+    const viewer = customer();
+    const productId = randomUUID();
+    const { body } = await query(add, { input: { productId, rating: 5, body: 'Phantom.' } }, viewer);
+    expect(body.errors?.[0]).toMatchObject({ message: `Product ${productId} was not found`, extensions: { code: 'NOT_FOUND' } });
+    expect(await db.review.count({ where: { productId } })).toBe(0);
+  });
+
   it('refuses a second review of the same product by the same user', async () => {
     const viewer = customer();
-    const input = { productId: randomUUID(), rating: 3, body: 'First thoughts.' };
+    const input = { productId: await knownProduct(), rating: 3, body: 'First thoughts.' };
     expect((await query(add, { input }, viewer)).body.errors).toBeUndefined();
     const again = await query(add, { input: { ...input, body: 'Second thoughts.' } }, viewer);
     expect(again.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
@@ -191,7 +206,7 @@ describe('reviews subgraph', () => {
 
   it('lets exactly one of two concurrent reviews by the same user for the same product succeed', async () => {
     const viewer = customer();
-    const productId = randomUUID();
+    const productId = await knownProduct();
     const results = await Promise.all(
       ['One.', 'Two.'].map((text) => query(add, { input: { productId, rating: 5, body: text } }, viewer)),
     );

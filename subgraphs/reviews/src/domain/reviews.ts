@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertId, badInput, conflict, isId, parseInput } from '@mercado/service-kit';
+import { assertId, badInput, conflict, isId, notFound, parseInput } from '@mercado/service-kit';
 import type { Db } from '../db.ts';
 import { Prisma, type Review } from '../generated/prisma/client.ts';
 
@@ -98,9 +98,10 @@ export interface AddReviewInput {
 export async function addReview(db: Db, authorId: string, input: AddReviewInput): Promise<Review> {
   const productId = assertId(input.productId, 'productId');
   const { rating, body } = parseInput(newReview, { rating: input.rating, body: input.body });
-  // The product is not checked against the catalog: this service learns which products exist
-  // only once catalog integration events arrive (a later issue). Until then a review of an
-  // unknown product is stored and simply never shown by the catalog.
+  // Which products exist, this service knows from the catalog's events (its ProductReplica),
+  // without calling the catalog. A product created a moment ago may not have arrived yet: the
+  // client is told it was not found and can try again.
+  if (!(await db.productReplica.findUnique({ where: { id: productId }, select: { id: true } }))) throw notFound('Product', productId);
   try {
     return await db.review.create({ data: { productId, authorId, rating, body } });
   } catch (error) {
