@@ -10,6 +10,7 @@ export {
   type Handler,
   type InboxTransaction,
 } from './consumer.ts';
+export { existenceReplica } from './existenceReplica.ts';
 export { envelopeSchema, newEvent, routingKeyOf, type IntegrationEvent } from './envelope.ts';
 export { LagRecorder } from './lag.ts';
 export { appendToOutbox, OUTBOX_CHANNEL, type SqlTransaction } from './outbox.ts';

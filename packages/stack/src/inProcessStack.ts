@@ -5,6 +5,7 @@ import { deleteSagaKeys } from '@mercado/saga';
 import { createLogger, type RunningService, type SagaRuntime } from '@mercado/service-kit';
 import { createTestDatabase, testInternalSecret, type TestDatabase } from '@mercado/service-kit/testing';
 import { services } from './services.ts';
+import { verifyReadModel } from './verify.ts';
 
 export interface InProcessStack {
   gateway: RunningService;
@@ -106,6 +107,7 @@ export async function startInProcessStack(
         events[service.name] = workers;
       }
     }
+    if (opts.events !== false && opts.seed !== false) await readModelsInSync(dbs);
     const gateway = await startGateway({
       supergraphSdl: composeSupergraph(),
       subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, s.url])),
@@ -138,5 +140,23 @@ export async function startInProcessStack(
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/**
+ * Waits until every read model equals its sources after the seed (at most 30 s), so that a test
+ * never races the first replication: a restock, a review or an order right after start-up finds
+ * the products its service has heard of.
+ */
+async function readModelsInSync(dbs: Record<string, unknown>): Promise<void> {
+  const byName = Object.fromEntries(services.map((s) => [s.name, s]));
+  for (const consumer of services.filter((s) => s.events?.readModel)) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const report = await verifyReadModel({ consumer, services: byName, dbs });
+      if (report.equal) break;
+      if (Date.now() > deadline) throw new Error(`${consumer.name}'s read model did not catch up with its sources in 30 s: ${JSON.stringify(report)}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 }

@@ -118,7 +118,7 @@ describe('integration events between the services', () => {
     const byName = Object.fromEntries(services.map((s) => [s.name, s]));
     const dbs = Object.fromEntries(services.map((s) => [s.name, s.createDb(stack.databaseUrls[s.name]!)]));
     try {
-      for (const consumer of ['orders', 'catalog', 'reviews']) {
+      for (const consumer of ['orders', 'catalog', 'reviews', 'inventory']) {
         await eventually(async () => (await verifyReadModel({ consumer: byName[consumer]!, services: byName, dbs })).equal, true, 30_000);
       }
     } finally {
@@ -139,6 +139,7 @@ describe('integration events between the services', () => {
       expect(await verify('orders')).toEqual({ consumer: 'orders', compared: products.length + users.length, missing: [], behind: [], different: [], extra: [], equal: true });
       await eventually(async () => (await verify('catalog')).equal, true);
       await eventually(async () => (await verify('reviews')).equal, true);
+      await eventually(async () => (await verify('inventory')).equal, true);
 
       await query('orders', 'UPDATE "ProductReplica" SET "priceCents" = 1, name = \'corrupted\'');
       const [late] = await query('orders', 'UPDATE "ProductReplica" SET version = version - 1 WHERE id = (SELECT id FROM "ProductReplica" ORDER BY id LIMIT 1) RETURNING id');

@@ -16,9 +16,15 @@ let db: Db;
 let service: RunningService;
 const sql: string[] = [];
 
-/** A stock row for a fresh product id; levels derived from `i` so each row differs. */
+/** A product the catalog has announced: in the replica its events keep. */
+async function knownProduct(id: string = randomUUID()): Promise<string> {
+  await db.productReplica.upsert({ where: { id }, create: { id, version: 1, updatedAt: new Date() }, update: {} });
+  return id;
+}
+
+/** A stock row for a fresh, known product id; levels derived from `i` so each row differs. */
 async function stocked(i: number) {
-  const row = { productId: randomUUID(), available: i, reserved: i % 3 };
+  const row = { productId: await knownProduct(), available: i, reserved: i % 3 };
   await db.stockItem.create({ data: row });
   return row;
 }
@@ -74,7 +80,7 @@ describe('Product.stock', () => {
 
 describe('restock', () => {
   it('is for admins only', async () => {
-    const productId = randomUUID();
+    const productId = await knownProduct();
     const anonymous = await query(restock, { productId, quantity: 5 });
     expect(anonymous.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const asCustomer = await query(restock, { productId, quantity: 5 }, customer);
@@ -102,7 +108,7 @@ describe('restock', () => {
   });
 
   it('accepts the largest quantity', async () => {
-    const { body } = await query(restock, { productId: randomUUID(), quantity: 100_000 }, admin);
+    const { body } = await query(restock, { productId: await knownProduct(), quantity: 100_000 }, admin);
     expect(body.data!.restock).toEqual({ available: 100_000, reserved: 0 });
   });
 
@@ -111,9 +117,16 @@ describe('restock', () => {
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'productId' });
   });
 
+  it('refuses a product the catalog never announced, creating nothing', async () => {
+    const productId = randomUUID();
+    const { body } = await query(restock, { productId, quantity: 5 }, admin);
+    expect(body.errors?.[0]).toMatchObject({ message: `Product ${productId} was not found`, extensions: { code: 'NOT_FOUND' } });
+    expect(await db.stockItem.findUnique({ where: { productId } })).toBeNull();
+  });
+
   it('loses no update when 20 restocks of 1 run at once', async () => {
     // A product with no row yet, so the concurrent requests also race to create it.
-    const productId = randomUUID();
+    const productId = await knownProduct();
     const results = await Promise.all(Array.from({ length: 20 }, () => query(restock, { productId, quantity: 1 }, admin)));
     expect(results.flatMap((r) => r.body.errors ?? [])).toEqual([]);
     const seen = results.map((r) => r.body.data!.restock.available as number).sort((a, b) => a - b);
@@ -143,7 +156,8 @@ describe('seed', () => {
     expect(first).toEqual(new Map(seedProducts.map((p) => [p.id, [p.stock, 0]])));
 
     const changed = seedProducts[0]!;
-    await query(restock, { productId: changed.id, quantity: 100 }, admin);
+    await knownProduct(changed.id);
+    expect((await query(restock, { productId: changed.id, quantity: 100 }, admin)).body.errors).toBeUndefined();
     await db.stockItem.update({ where: { productId: seedProducts[1]!.id }, data: { available: 0, reserved: 1 } });
 
     expect(await seed(db)).toBe(seedProducts.length);

@@ -218,6 +218,7 @@ describe('refusals change nothing', () => {
     expect((await stockEvents(plenty!)).map((e) => e.version)).toEqual([1]);
 
     // The answer is stored: a redelivery after a restock still gets it, and still changes nothing.
+    await db.productReplica.create({ data: { id: scarce!, version: 1, updatedAt: new Date() } }); // the catalog announced it
     await restock(db, scarce!, 10);
     expect(await reserveStock(db, { sagaId, lines: [{ productId: plenty!, quantity: 4 }, { productId: scarce!, quantity: 3 }] })).toEqual(result);
     expect(await levels(plenty!)).toEqual({ available: 10, reserved: 0 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseInput } from '@mercado/service-kit';
+import { notFound, parseInput } from '@mercado/service-kit';
 import { appendToOutbox } from '@mercado/event-bus';
 import type { Db } from '../db.ts';
 import { StockChanged } from '../events/StockChanged.ts';
@@ -40,13 +40,15 @@ export async function stockByProductIds(db: Db, productIds: readonly string[]): 
 /**
  * Adds `quantity` units to the product's available stock, creating the row on first restock.
  * A single INSERT ... ON CONFLICT DO UPDATE SET available = available + n, so concurrent
- * restocks never lose an update (no read-modify-write).
- *
- * Inventory cannot yet tell whether `productId` exists in the catalog (that arrives with the
- * catalog's integration events), so restocking an unknown product creates a row for it.
+ * restocks never lose an update (no read-modify-write). A product the catalog never announced
+ * is refused (NOT_FOUND).
  */
 export async function restock(db: Db, productId: string, quantity: number): Promise<Stock> {
   const { quantity: n } = parseInput(restockInput, { quantity });
+  // Which products exist, inventory knows from the catalog's events (its ProductReplica), without
+  // calling the catalog. A product created a moment ago may not have arrived yet: the admin is
+  // told it was not found and can try again.
+  if (!(await db.productReplica.findUnique({ where: { id: productId }, select: { id: true } }))) throw notFound('Product', productId);
   return db.$transaction(async (tx) => {
     // Raw SQL rather than Prisma's upsert: Prisma emits a native upsert only under conditions
     // it checks itself; its fallback (select, then insert or update) races on a first restock.
