@@ -80,13 +80,14 @@ export class OutboxRelay {
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 500;
     this.claim = `BEGIN; ${claimStatement(this.batchSize)}`;
-    // The relay's own commits only delete rows the broker has confirmed: if PostgreSQL lost the
-    // last of them in a crash, those events would be published again, which consumers absorb
-    // (inbox). So they need not wait for the disk: one flush less per batch.
-    // One connection per loop, and one for the vacuum. The outbox's statistics swing from empty to
-    // a backlog within seconds, so the planner's picture of it is always stale: for "the oldest
-    // rows", walking the position index is right at any size, where a scan of the whole heap
-    // (which it picked for an outbox it believed small) reads every page vacuum left behind.
+    // One connection per loop, and one for the vacuum.
+    // - synchronous_commit=off: the relay's own commits only delete rows the broker has confirmed;
+    //   if PostgreSQL lost the last of them in a crash, those events would be published again,
+    //   which consumers absorb (inbox). So they need not wait for the disk: one flush less a batch.
+    // - enable_seqscan=off: the outbox's statistics swing from empty to a backlog within seconds,
+    //   so the planner's picture of it is always stale. For "the oldest rows", walking the position
+    //   index is right at any size, where a scan of the whole heap (which it picked for an outbox
+    //   it believed small) reads every page vacuum left behind.
     this.pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: (opts.concurrency ?? 4) + 1,
