@@ -40,6 +40,7 @@ const producerSchema = `
   CREATE TABLE "Item" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "priceCents" INTEGER NOT NULL, "version" INTEGER NOT NULL);`;
 const consumerSchema = `
   CREATE TABLE "InboxEvent" ("id" UUID PRIMARY KEY, "type" TEXT NOT NULL, "receivedAt" TIMESTAMPTZ(3) NOT NULL);
+  CREATE INDEX "InboxEvent_receivedAt_idx" ON "InboxEvent" ("receivedAt");
   CREATE TABLE "ItemReplica" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "priceCents" INTEGER NOT NULL, "version" INTEGER NOT NULL);`;
 
 /** What the consumer reads from the payload: validated, as every Mercado consumer does. */

@@ -10,6 +10,7 @@ import { assertConsumerTopology, type TopologyNames } from './topology.ts';
 /** Enough deliveries ahead for the next batch to gather while one commits. */
 const DEFAULT_PREFETCH = 1000;
 const DEFAULT_MAX_BATCH = 500;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 /** A message no retry can fix (malformed, fails validation): parked at once, with the reason. */
 export class PoisonMessageError extends Error {}
@@ -73,6 +74,12 @@ export interface EventConsumerOptions<Tx extends InboxTransaction> {
   prefetch?: number;
   /** Most events applied in one transaction. */
   maxBatch?: number;
+  /**
+   * Days an applied event's id stays in the inbox (7). Older ids are pruned at start and every
+   * hour: by then no redelivery is due, and a redrive from the parking lot after that finds the
+   * version guards (replicas) or set semantics (purchases) instead, which make it harmless too.
+   */
+  inboxRetentionDays?: number;
 }
 
 interface Delivery {
@@ -101,6 +108,7 @@ export class EventConsumer<Tx extends InboxTransaction> {
   /** Bumped on every (re)connect: deliveries from a dead channel must not be acked on the new one. */
   private generation = 0;
   private applied = 0;
+  private pruneTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: EventConsumerOptions<Tx>) {
     this.lag = new LagRecorder(opts.consumer);
@@ -111,6 +119,8 @@ export class EventConsumer<Tx extends InboxTransaction> {
   }
 
   async start(): Promise<void> {
+    await this.pruneInbox();
+    this.pruneTimer = setInterval(() => void this.pruneInbox(), PRUNE_EVERY_MS).unref();
     const { names, consumer } = this.opts;
     const queue = names.queue(consumer);
     this.channel = this.opts.connection.createChannel({
@@ -213,7 +223,19 @@ export class EventConsumer<Tx extends InboxTransaction> {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
     await this.channel?.close();
+  }
+
+  /** Deletes inbox ids older than the retention; returns how many. A failure is logged, not thrown. */
+  async pruneInbox(): Promise<number> {
+    const days = this.opts.inboxRetentionDays ?? 7;
+    try {
+      return await this.opts.transaction(async (tx) => tx.$executeRaw`DELETE FROM "InboxEvent" WHERE "receivedAt" < now() - make_interval(days => ${days}::int)`);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not prune the inbox; will try again in an hour');
+      return 0;
+    }
   }
 
   private async onMessage(delivery: Delivery): Promise<void> {

@@ -186,6 +186,29 @@ describe('integration events', () => {
     expect(inbox.rows).toEqual([{ n: 300 }]);
   });
 
+  it('prunes inbox ids past the retention; a redelivery after that still has no effect (version guard)', async () => {
+    const { consumer } = await startPipeline();
+    const v3 = newEvent('test', 'ItemChanged', 'pruned', 3, { value: 30 });
+    const before = consumer.appliedCount;
+    await publishRaw(v3);
+    await waitFor(async () => consumer.appliedCount - before === 1, 10_000, 'v3 applied');
+    const old = [newEvent('test', 'ItemChanged', 'old-1', 1, {}), newEvent('test', 'ItemChanged', 'old-2', 1, {})];
+    await dbs.consumer.query(`INSERT INTO "InboxEvent" (id, type, "receivedAt") SELECT unnest($1::uuid[]), 'ItemChanged', now() - interval '8 days'`, [old.map((e) => e.id)]);
+
+    expect(await consumer.pruneInbox()).toBe(2); // the default retention, 7 days
+    const inInbox = async (id: string) => (await rows(dbs.consumer, `SELECT 1 FROM "InboxEvent" WHERE id = '${id}'`)).length;
+    expect(await inInbox(v3.id)).toBe(1);
+
+    // Once v3's id is past the retention too, a copy of v3 is applied again, and changes nothing.
+    await dbs.consumer.query(`UPDATE "InboxEvent" SET "receivedAt" = now() - interval '8 days' WHERE id = $1`, [v3.id]);
+    expect(await consumer.pruneInbox()).toBe(1);
+    expect(await inInbox(v3.id)).toBe(0);
+    const again = consumer.appliedCount;
+    await publishRaw(v3);
+    await waitFor(async () => consumer.appliedCount - again === 1, 10_000, 'the copy applied');
+    expect(await rows(dbs.consumer, `SELECT value, version, applied FROM "ItemReplica" WHERE id = 'pruned'`)).toEqual([{ value: 30, version: 3, applied: 1 }]);
+  });
+
   it('delivers the envelope exactly as appended: payload, version and occurredAt unchanged', async () => {
     const received: IntegrationEvent[] = [];
     const connection = connectToBroker(amqpUrl, silent, connectionName);

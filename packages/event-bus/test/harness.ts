@@ -29,6 +29,7 @@ export async function createEventDatabases() {
     CREATE TABLE "Item" ("id" TEXT PRIMARY KEY, "value" INTEGER NOT NULL, "version" INTEGER NOT NULL);`);
   await consumer.query(`
     CREATE TABLE "InboxEvent" ("id" UUID PRIMARY KEY, "type" TEXT NOT NULL, "receivedAt" TIMESTAMPTZ NOT NULL);
+    CREATE INDEX "InboxEvent_receivedAt_idx" ON "InboxEvent" ("receivedAt");
     CREATE TABLE "ItemReplica" ("id" TEXT PRIMARY KEY, "value" INTEGER NOT NULL, "version" INTEGER NOT NULL, "applied" INTEGER NOT NULL DEFAULT 1);`);
   return {
     producerUrl,

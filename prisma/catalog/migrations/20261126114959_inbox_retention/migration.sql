@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "InboxEvent_receivedAt_idx" ON "InboxEvent"("receivedAt");
