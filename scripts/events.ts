@@ -8,7 +8,7 @@
  * Uses the same variables as `npm start` (POSTGRES_URL, AMQP_URL, EVENTS_PREFIX).
  */
 import { listParked, redriveParked, topologyNames } from '@mercado/event-bus';
-import { rebuildReadModel, services, verifyReadModel, type ReadModelReport } from '@mercado/stack';
+import { rebuildReadModel, services, verifyUntilEqual, type ReadModelReport } from '@mercado/stack';
 import { environment } from './lib/environment.ts';
 import { databaseUrl } from './setup.ts';
 
@@ -41,16 +41,17 @@ function describeReport(r: ReadModelReport): string {
   ].join('\n');
 }
 
-/** Verifies a read model, looking again for up to 30 s while it differs (events in flight leave it behind for a moment). */
-async function verifyUntilEqual(consumer: string, dbs: Record<string, unknown>): Promise<ReadModelReport> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = await verifyReadModel({ consumer: byName[consumer]!, services: byName, dbs });
-    if (r.equal || Date.now() > deadline) return r;
-    console.log(`${consumer.padEnd(10)} not equal yet (${r.missing.length + r.behind.length + r.different.length + r.extra.length} of ${r.compared} differ); looking again`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
+/** Verifies a read model, looking again each second for up to 30 s while it differs. */
+const checkReadModel = (consumer: string, dbs: Record<string, unknown>) =>
+  verifyUntilEqual({
+    consumer: byName[consumer]!,
+    services: byName,
+    dbs,
+    timeoutMs: 30_000,
+    intervalMs: 1000,
+    onDiffer: (r) =>
+      console.log(`${consumer.padEnd(10)} not equal yet (${r.missing.length + r.behind.length + r.different.length + r.extra.length} of ${r.compared} differ); looking again`),
+  });
 
 function requireConsumer(): string {
   if (!name || !consumers.includes(name)) {
@@ -78,7 +79,7 @@ switch (command) {
     const consumer = requireConsumer();
     await withDbs([consumer, ...sourcesOf(consumer)], async (dbs) => {
       const result = await rebuildReadModel({ consumer: byName[consumer]!, services: byName, dbs, onProgress: console.log });
-      const report = result.complete ? await verifyUntilEqual(consumer, dbs) : undefined;
+      const report = result.complete ? await checkReadModel(consumer, dbs) : undefined;
       if (report) console.log(describeReport(report));
       process.exitCode = report?.equal ? 0 : 1;
     });
@@ -92,7 +93,7 @@ switch (command) {
     }
     let allEqual = true;
     for (const consumer of name ? [name] : withReadModels) {
-      const report = await withDbs([consumer, ...sourcesOf(consumer)], (dbs) => verifyUntilEqual(consumer, dbs));
+      const report = await withDbs([consumer, ...sourcesOf(consumer)], (dbs) => checkReadModel(consumer, dbs));
       console.log(describeReport(report));
       allEqual &&= report.equal;
     }

@@ -5,7 +5,7 @@ import { deleteSagaKeys } from '@mercado/saga';
 import { createLogger, type RunningService, type SagaRuntime } from '@mercado/service-kit';
 import { createTestDatabase, testInternalSecret, type TestDatabase } from '@mercado/service-kit/testing';
 import { services } from './services.ts';
-import { verifyReadModel } from './verify.ts';
+import { verifyUntilEqual } from './verify.ts';
 
 export interface InProcessStack {
   gateway: RunningService;
@@ -151,12 +151,7 @@ export async function startInProcessStack(
 async function readModelsInSync(dbs: Record<string, unknown>): Promise<void> {
   const byName = Object.fromEntries(services.map((s) => [s.name, s]));
   for (const consumer of services.filter((s) => s.events?.readModel)) {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const report = await verifyReadModel({ consumer, services: byName, dbs });
-      if (report.equal) break;
-      if (Date.now() > deadline) throw new Error(`${consumer.name}'s read model did not catch up with its sources in 30 s: ${JSON.stringify(report)}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    const report = await verifyUntilEqual({ consumer, services: byName, dbs, timeoutMs: 30_000, intervalMs: 25 });
+    if (!report.equal) throw new Error(`${consumer.name}'s read model did not catch up with its sources in 30 s: ${JSON.stringify(report)}`);
   }
 }

@@ -1,4 +1,4 @@
-import type { ReplicatedState } from '@mercado/event-bus';
+import { replicaKey, type ReplicatedState } from '@mercado/event-bus';
 import type { ServiceModule } from '@mercado/service-kit';
 
 export interface VerifyOptions {
@@ -45,7 +45,7 @@ export async function verifyReadModel(opts: VerifyOptions): Promise<ReadModelRep
         const state = readModel.expect(event);
         expected.set(state.key, state);
       } catch {
-        different.push(`${event.source}:${event.aggregateId}`); // the consumer could not read it: it cannot hold it either
+        different.push(replicaKey(event)); // the consumer could not read it: it cannot hold it either
       }
     }
   }
@@ -68,6 +68,22 @@ export async function verifyReadModel(opts: VerifyOptions): Promise<ReadModelRep
     extra,
     equal: missing.length + behind.length + different.length + extra.length === 0,
   };
+}
+
+/**
+ * Verifies again until the read model equals its sources or `timeoutMs` passed (events in flight
+ * leave it behind for a moment); returns the last report. `onDiffer` hears each one that differs.
+ */
+export async function verifyUntilEqual(
+  opts: VerifyOptions & { timeoutMs: number; intervalMs: number; onDiffer?: (report: ReadModelReport) => void },
+): Promise<ReadModelReport> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const report = await verifyReadModel(opts);
+    if (report.equal || Date.now() > deadline) return report;
+    opts.onDiffer?.(report);
+    await new Promise((resolve) => setTimeout(resolve, opts.intervalMs));
+  }
 }
 
 function sameFields(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
