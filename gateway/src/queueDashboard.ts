@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jwtVerify, SignJWT } from 'jose';
 import type { SagaBus } from '@mercado/saga';
 import { HttpError, sendJson, type Viewer } from '@mercado/service-kit';
+import { sagaOrchestrators, sagaParticipants } from '@mercado/system';
 
 export interface QueueDashboardOptions {
   redisUrl: string;
@@ -63,8 +64,8 @@ export function createQueueDashboard(opts: {
       import('@bull-board/express'),
       import('@mercado/saga'),
     ]);
-    // The order saga's queues: each participant's commands and the orchestrator's replies.
-    const sagaQueues = [commandQueue('inventory'), commandQueue('payments'), replyQueue('orders')];
+    // The saga queues the system manifest declares: each participant's commands, each orchestrator's replies.
+    const sagaQueues = [...sagaParticipants.map(commandQueue), ...sagaOrchestrators.map(replyQueue)];
     const bus = new SagaBus({ redisUrl: opts.dashboard.redisUrl, prefix: opts.dashboard.prefix });
     const serverAdapter = new ExpressAdapter().setBasePath(QUEUES_PATH);
     createBullBoard({
