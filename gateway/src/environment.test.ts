@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { corsOrigins, parseGatewayEnvironment, queueDashboardEnabled, subgraphUrlOverrides } from './environment.ts';
+import { developmentInternalTokenSecret } from '@mercado/service-kit';
 import { developmentCorsOrigins } from './httpSecurity.ts';
 
 describe('SUBGRAPH_<NAME>_URL', () => {
@@ -8,9 +9,11 @@ describe('SUBGRAPH_<NAME>_URL', () => {
   });
 });
 
+const secret = { INTERNAL_TOKEN_SECRET: 's'.repeat(40) };
+
 describe('gateway environment', () => {
   it('has documented defaults for every limit', () => {
-    expect(parseGatewayEnvironment({})).toMatchObject({
+    expect(parseGatewayEnvironment(secret)).toMatchObject({
       MAX_QUERY_DEPTH: 12,
       MAX_QUERY_ALIASES: 15,
       MAX_QUERY_TOKENS: 2000,
@@ -20,11 +23,12 @@ describe('gateway environment', () => {
       RATE_LIMIT_POINTS: 600,
       RATE_LIMIT_DURATION_SECONDS: 60,
     });
-    expect(() => parseGatewayEnvironment({ RATE_LIMIT_POINTS: '0' })).toThrow(/RATE_LIMIT_POINTS/);
+    expect(() => parseGatewayEnvironment({ ...secret, RATE_LIMIT_POINTS: '0' })).toThrow(/RATE_LIMIT_POINTS/);
   });
 
   it('refuses production with the development INTERNAL_TOKEN_SECRET', () => {
-    expect(() => parseGatewayEnvironment({ NODE_ENV: 'production' })).toThrow(/INTERNAL_TOKEN_SECRET is the development default/);
+    expect(() => parseGatewayEnvironment({ NODE_ENV: 'production' })).toThrow(/INTERNAL_TOKEN_SECRET: required/);
+    expect(() => parseGatewayEnvironment({ NODE_ENV: 'production', INTERNAL_TOKEN_SECRET: developmentInternalTokenSecret })).toThrow(/INTERNAL_TOKEN_SECRET is the old development default/);
     expect(parseGatewayEnvironment({ NODE_ENV: 'production', INTERNAL_TOKEN_SECRET: 'x'.repeat(40) }).NODE_ENV).toBe('production');
   });
 
@@ -35,11 +39,11 @@ describe('gateway environment', () => {
   });
 
   it('serves the queue dashboard in development, and in production only with ADMIN_DASHBOARD=on', () => {
-    expect(queueDashboardEnabled(parseGatewayEnvironment({}))).toBe(true);
-    expect(queueDashboardEnabled(parseGatewayEnvironment({ ADMIN_DASHBOARD: 'off' }))).toBe(false);
+    expect(queueDashboardEnabled(parseGatewayEnvironment(secret))).toBe(true);
+    expect(queueDashboardEnabled(parseGatewayEnvironment({ ...secret, ADMIN_DASHBOARD: 'off' }))).toBe(false);
     const production = { NODE_ENV: 'production', INTERNAL_TOKEN_SECRET: 'x'.repeat(40) };
     expect(queueDashboardEnabled(parseGatewayEnvironment(production))).toBe(false);
     expect(queueDashboardEnabled(parseGatewayEnvironment({ ...production, ADMIN_DASHBOARD: 'on' }))).toBe(true);
-    expect(() => parseGatewayEnvironment({ ADMIN_DASHBOARD: 'yes' })).toThrow(/ADMIN_DASHBOARD/);
+    expect(() => parseGatewayEnvironment({ ...secret, ADMIN_DASHBOARD: 'yes' })).toThrow(/ADMIN_DASHBOARD/);
   });
 });

@@ -32,6 +32,8 @@ export const gatewayEnvironment = {
   SUBGRAPH_TIMEOUT_MS: positive(defaultRequestLimits.subgraphTimeoutMs),
   READINESS_TIMEOUT_MS: positive(defaultRequestLimits.readinessTimeoutMs),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix of the saga queues the admins' dashboard shows. */
+  SAGA_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('mercado'),
   RATE_LIMIT_PREFIX: z.string().min(1).default('mercado:gateway:rate'),
   /** 600 a minute: ten a second per user (or anonymous address), far above what a person clicks. */
   RATE_LIMIT_POINTS: positive(600),
@@ -69,21 +71,19 @@ export function parseGatewayEnvironment(source: NodeJS.ProcessEnv = process.env)
   return env;
 }
 
-export const environment = parseGatewayEnvironment();
-
 /** CORS_ORIGINS as a list, or its default for NODE_ENV. */
-export function corsOrigins(env: Pick<GatewayEnvironment, 'CORS_ORIGINS' | 'NODE_ENV'> = environment): string[] {
+export function corsOrigins(env: Pick<GatewayEnvironment, 'CORS_ORIGINS' | 'NODE_ENV'>): string[] {
   if (env.CORS_ORIGINS === undefined) return env.NODE_ENV === 'production' ? [] : developmentCorsOrigins;
   return env.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean);
 }
 
 /** Whether the gateway serves the queue dashboard: ADMIN_DASHBOARD, or else everywhere but production. */
-export function queueDashboardEnabled(env: Pick<GatewayEnvironment, 'ADMIN_DASHBOARD' | 'NODE_ENV'> = environment): boolean {
+export function queueDashboardEnabled(env: Pick<GatewayEnvironment, 'ADMIN_DASHBOARD' | 'NODE_ENV'>): boolean {
   return env.ADMIN_DASHBOARD ? env.ADMIN_DASHBOARD === 'on' : env.NODE_ENV !== 'production';
 }
 
 /** SUBGRAPH_<NAME>_URL variables, by subgraph name. */
-export function subgraphUrlOverrides(env: Record<string, unknown> = environment): Record<string, string> {
+export function subgraphUrlOverrides(env: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(env)
       .filter(([key, value]) => /^SUBGRAPH_[A-Z0-9_]+_URL$/.test(key) && typeof value === 'string')

@@ -11,7 +11,7 @@ import { subgraphs } from './subgraphs.ts';
 /**
  * The gateway over stand-in subgraphs: one that answers /health and nothing else promptly, one
  * that never answers GraphQL, and a port where nothing listens. What the real subgraphs do
- * through the gateway is tested end to end in packages/stack.
+ * through the gateway is tested end to end in e2e.
  */
 const supergraphSdl = readFileSync(new URL('../supergraph.graphql', import.meta.url), 'utf8');
 const closedPort = 'http://127.0.0.1:9/graphql';
@@ -174,7 +174,7 @@ describe('gateway', () => {
   });
 
   it('refuses to start in production with the development secret or without trusted documents', async () => {
-    await expect(startGateway(options({ production: true, trustedDocuments: new Map(), internalTokenSecret: developmentInternalTokenSecret }))).rejects.toThrow(/INTERNAL_TOKEN_SECRET is the development default/);
+    await expect(startGateway(options({ production: true, trustedDocuments: new Map(), internalTokenSecret: developmentInternalTokenSecret }))).rejects.toThrow(/INTERNAL_TOKEN_SECRET is the old development default/);
     await expect(startGateway(options({ production: true }))).rejects.toThrow(/trusted documents/);
   });
 });

@@ -125,6 +125,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors(opts.logger),
     logger: opts.logger,
+    // The process's lifecycle stops the gateway in order; Apollo's own handler would stop it at
+    // the first signal and then raise the signal again.
+    stopOnTerminationSignals: false,
     ...operationLimits(limits),
     // "Did you mean ...?" would spell out the schema that production keeps to itself.
     hideSchemaDetailsFromClientErrors: opts.production,

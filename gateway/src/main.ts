@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { closeOnSignals, createLogger } from '@mercado/service-kit';
 import { joinCluster, runPrimary } from './cluster.ts';
-import { corsOrigins, environment as env, queueDashboardEnabled, subgraphUrlOverrides } from './environment.ts';
+import { corsOrigins, parseGatewayEnvironment, queueDashboardEnabled, subgraphUrlOverrides } from './environment.ts';
 import { loadTrustedDocuments } from './trustedDocuments.ts';
+
+const env = parseGatewayEnvironment();
 
 // Read by V8 at every full collection, so it applies from here on (each cluster worker runs this too).
 if (env.GATEWAY_HEAP_GROWTH_PERCENT > 0) setFlagsFromString(`--heap-growing-percent=${env.GATEWAY_HEAP_GROWTH_PERCENT}`);
@@ -23,7 +25,7 @@ if (workers > 1 && cluster.isPrimary) {
   const { startGateway } = await import('./gateway.ts');
   const gateway = await startGateway({
     supergraphSdl: readFileSync(env.SUPERGRAPH_PATH, 'utf8'),
-    subgraphUrls: subgraphUrlOverrides(),
+    subgraphUrls: subgraphUrlOverrides(env),
     auth: { jwksUrl: env.ACCOUNTS_JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
     internalTokenSecret: env.INTERNAL_TOKEN_SECRET,
     production,
@@ -40,14 +42,14 @@ if (workers > 1 && cluster.isPrimary) {
     executor: env.GATEWAY_EXECUTOR,
     dedupeSubgraphFetches: env.SUBGRAPH_DEDUPE,
     readinessTimeoutMs: env.READINESS_TIMEOUT_MS,
-    corsOrigins: corsOrigins(),
+    corsOrigins: corsOrigins(env),
     rateLimit: {
       redisUrl: env.REDIS_URL,
       keyPrefix: env.RATE_LIMIT_PREFIX,
       points: env.RATE_LIMIT_POINTS,
       durationSeconds: env.RATE_LIMIT_DURATION_SECONDS,
     },
-    queueDashboard: queueDashboardEnabled() ? { redisUrl: env.REDIS_URL, prefix: env.SAGA_PREFIX } : undefined,
+    queueDashboard: queueDashboardEnabled(env) ? { redisUrl: env.REDIS_URL, prefix: env.SAGA_PREFIX } : undefined,
     logger,
     port: env.PORT,
     host: env.HOST,

@@ -39,7 +39,7 @@ describe('the clustered gateway', () => {
   it('serves from two workers on one port, replaces a dead worker and stops on SIGTERM', async () => {
     primary = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: gatewayDir,
-      env: { ...process.env, GATEWAY_WORKERS: '2', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
+      env: { ...process.env, INTERNAL_TOKEN_SECRET: 'cluster-test-secret-of-at-least-32-characters', GATEWAY_WORKERS: '2', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let buffered = '';

@@ -109,6 +109,11 @@ export class EventConsumer<Tx extends InboxTransaction> {
   private generation = 0;
   private applied = 0;
   private pruneTimer?: NodeJS.Timeout;
+  /** The channel consumers were last attached on, while it is open. */
+  private attachedOn?: ConfirmChannel;
+  private stopping = false;
+  /** The batch being applied now, if any. */
+  private flushed?: Promise<void>;
 
   constructor(private readonly opts: EventConsumerOptions<Tx>) {
     this.lag = new LagRecorder(opts.consumer);
@@ -118,21 +123,40 @@ export class EventConsumer<Tx extends InboxTransaction> {
     return this.applied;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Declares the queue and starts consuming. `waitForBroker: false` returns at once when the
+   * broker cannot be reached yet: consuming starts whenever the connection comes up (`attached`
+   * tells when).
+   */
+  async start(options: { waitForBroker?: boolean } = {}): Promise<void> {
     await this.pruneInbox();
     this.pruneTimer = setInterval(() => void this.pruneInbox(), PRUNE_EVERY_MS).unref();
     const { names, consumer } = this.opts;
     const queue = names.queue(consumer);
+    let settingUp: ConfirmChannel | undefined;
     this.channel = this.opts.connection.createChannel({
       json: false,
       confirm: true,
       setup: async (ch: ConfirmChannel) => {
         this.generation++;
+        settingUp = ch;
+        ch.once('close', () => {
+          if (this.attachedOn === ch) this.attachedOn = undefined;
+        });
         await assertConsumerTopology(ch, names, consumer, Object.keys(this.opts.handlers), this.opts.maxDeliveries ?? 5);
       },
     });
-    await this.channel.waitForConnect();
+    // Emitted once the setup ran and the consumers are re-attached on the new channel.
+    this.channel.on('connect', () => {
+      if (settingUp && !this.stopping) this.attachedOn = settingUp;
+    });
+    if (options.waitForBroker !== false) await this.channel.waitForConnect();
     await this.channel.consume(queue, (msg) => this.enqueue(msg), { prefetch: this.opts.prefetch ?? DEFAULT_PREFETCH });
+  }
+
+  /** Whether deliveries are flowing: connected, and the consumer attached on the current channel. */
+  get attached(): boolean {
+    return this.attachedOn !== undefined;
   }
 
   private pending: Delivery[] = [];
@@ -151,13 +175,16 @@ export class EventConsumer<Tx extends InboxTransaction> {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.flushing) return;
+    if (this.flushScheduled || this.flushing || this.stopping) return;
     this.flushScheduled = true;
-    setImmediate(() => void this.flush());
+    setImmediate(() => {
+      this.flushed = this.flush();
+    });
   }
 
   private async flush(): Promise<void> {
     this.flushScheduled = false;
+    if (this.stopping) return; // what is pending goes back to the queue when the channel closes
     this.flushing = true;
     const batch = this.pending.splice(0, this.opts.maxBatch ?? DEFAULT_MAX_BATCH);
     try {
@@ -222,8 +249,18 @@ export class EventConsumer<Tx extends InboxTransaction> {
     return { event, handler };
   }
 
+  /**
+   * Stops consuming without losing anything: no more deliveries, the batch being applied commits
+   * and is acked, and whatever was delivered but not applied goes back to the queue when the
+   * channel closes (the broker requeues unacknowledged deliveries), for another replica or the
+   * next start.
+   */
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
+    this.stopping = true;
+    this.attachedOn = undefined;
+    await this.channel?.cancelAll().catch(() => {});
+    await this.flushed;
     await this.channel?.close();
   }
 

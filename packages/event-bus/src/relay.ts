@@ -101,7 +101,16 @@ export class OutboxRelay {
     return this.published;
   }
 
-  async start(): Promise<void> {
+  /** Whether it can publish now: the broker connection and its confirm channel are open. */
+  get connected(): boolean {
+    return this.live !== undefined;
+  }
+
+  /**
+   * Starts the publishing loops. `waitForBroker: false` returns at once when the broker cannot be
+   * reached yet: the loops claim nothing until the channel is up (its setup wakes them).
+   */
+  async start(options: { waitForBroker?: boolean } = {}): Promise<void> {
     this.running = true;
     this.channel = this.opts.connection.createChannel({
       json: false,
@@ -115,7 +124,7 @@ export class OutboxRelay {
         this.wakeAll(); // loops that waited for the broker: what piled up meanwhile goes now
       },
     });
-    await this.channel.waitForConnect();
+    if (options.waitForBroker !== false) await this.channel.waitForConnect();
     await this.listen();
     this.loops = Array.from({ length: this.opts.concurrency ?? 4 }, (_, loop) => this.run(loop));
   }

@@ -68,11 +68,23 @@ export interface EventWorkersConfig {
   prefix: string;
   databaseUrl: string;
   logger: Logger;
+  /**
+   * false: return at once when the broker cannot be reached yet (a service process: it serves
+   * and reports not ready until the connection is up). Default true: wait for it.
+   */
+  waitForBroker?: boolean;
 }
 
 export interface RunningEventWorkers {
   relay?: OutboxRelay;
   consumer?: EventConsumer<any>;
+  /** Connected to the broker, the consumer attached and the relay's channel open. */
+  ready(): boolean;
+  /** Stops taking deliveries: the batch in hand commits and is acked, the rest goes back to the queue. */
+  stopConsuming(): Promise<void>;
+  /** Lets the relay publish the batch in hand, then stops it. */
+  stopRelay(): Promise<void>;
+  /** Stops both (if not stopped yet) and closes the broker connection. */
   close(): Promise<void>;
 }
 
@@ -83,10 +95,13 @@ export async function startEventWorkers<TDb>(
   config: EventWorkersConfig,
 ): Promise<RunningEventWorkers> {
   const events = service.events;
-  if (!events || (!events.produces && !events.handlers)) return { close: async () => {} };
+  if (!events || (!events.produces && !events.handlers)) {
+    return { ready: () => true, stopConsuming: async () => {}, stopRelay: async () => {}, close: async () => {} };
+  }
   const names = topologyNames(config.prefix);
   // Named <prefix>-<service> (mercado-orders under npm start): what the broker's connection list shows.
   const connection = connectToBroker(config.amqpUrl, config.logger, `${config.prefix}-${service.name}`);
+  const startOptions = { waitForBroker: config.waitForBroker ?? true };
   let consumer: EventConsumer<any> | undefined;
   let relay: OutboxRelay | undefined;
   if (events.handlers) {
@@ -98,18 +113,25 @@ export async function startEventWorkers<TDb>(
       transaction: (fn) => events.transaction!(db, fn),
       logger: config.logger,
     });
-    await consumer.start();
+    await consumer.start(startOptions);
   }
   if (events.produces) {
     relay = new OutboxRelay({ databaseUrl: config.databaseUrl, connection, names, logger: config.logger });
-    await relay.start();
+    await relay.start(startOptions);
   }
+  let consuming: Promise<void> | undefined;
+  let relaying: Promise<void> | undefined;
+  const stopConsuming = () => (consuming ??= consumer?.stop() ?? Promise.resolve());
+  const stopRelay = () => (relaying ??= relay?.stop() ?? Promise.resolve());
   return {
     relay,
     consumer,
+    ready: () => connection.isConnected() && (consumer?.attached ?? true) && (relay?.connected ?? true),
+    stopConsuming,
+    stopRelay,
     async close() {
-      await relay?.stop();
-      await consumer?.stop();
+      await stopRelay();
+      await stopConsuming();
       await connection.close();
     },
   };

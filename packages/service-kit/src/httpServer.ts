@@ -113,23 +113,78 @@ export function createHttpHandler<TContext extends BaseContext>(opts: Omit<Serve
   };
 }
 
+export interface ListenOptions {
+  /**
+   * The whole request (headers and body) must have arrived within this long, or the connection
+   * is closed (408): a client that trickles a body one byte every few seconds holds a socket for
+   * seconds, not for Node's default of five minutes. Default 15 s.
+   */
+  requestTimeoutMs?: number;
+  /** The request headers must have arrived within this long. Default 10 s. */
+  headersTimeoutMs?: number;
+}
+
+export interface ListeningServer {
+  server: Server;
+  url: string;
+  /**
+   * Stops accepting connections, lets the requests in flight finish (their responses tell the
+   * client to close the connection, so keep-alive clients reconnect elsewhere), closes idle
+   * connections as they become idle, and after `graceMs` closes whatever is left. Resolves once
+   * every connection is closed.
+   */
+  close(graceMs?: number): Promise<void>;
+  /** Requests being served now. */
+  inFlight(): number;
+}
+
 /** Starts listening; resolves with the server and its URL once bound. */
 export async function listen(
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   port: number,
   host = '127.0.0.1',
-): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handler(req, res));
+  options: ListenOptions = {},
+): Promise<ListeningServer> {
+  let closing = false;
+  let inFlight = 0;
+  const requestTimeout = options.requestTimeoutMs ?? 15_000;
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      requestTimeout,
+      headersTimeout: Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout),
+      // How often Node looks for requests past those timeouts (30 s by default, which would let a
+      // slow client keep its socket up to 30 s longer than the timeout says).
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      inFlight++;
+      res.once('close', () => inFlight--);
+      // Draining: this response ends its connection, so the client opens its next one elsewhere.
+      if (closing) res.setHeader('connection', 'close');
+      void handler(req, res);
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const { port: bound } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-  const close = () =>
-    new Promise<void>((resolve) => {
+  let closed: Promise<void> | undefined;
+  const close = (graceMs = 10_000) =>
+    (closed ??= new Promise<void>((resolve) => {
+      closing = true;
       server.close(() => resolve());
+      // A kept-alive connection that finished its response before `closing` was set would stay
+      // open until its keep-alive timeout: close connections as soon as they are idle.
       server.closeIdleConnections();
-    });
-  return { server, url, close };
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      const force = setTimeout(() => server.closeAllConnections(), graceMs);
+      server.once('close', () => {
+        clearInterval(sweep);
+        clearTimeout(force);
+      });
+    }));
+  return { server, url, close, inFlight: () => inFlight };
 }

@@ -1,8 +1,8 @@
-export { commonEnvironment, parseEnvironment } from './environment.ts';
+export { brokerEnvironment, commonEnvironment, parseEnvironment, sagaEnvironment, serviceEnvironment } from './environment.ts';
 export { requireAdmin, requireViewer } from './authz.ts';
 export { assertId, badInput, conflict, ErrorCode, forbidden, graphQLError, isId, notFound, unauthenticated } from './errors.ts';
 export { maskUnexpectedErrors } from './errorMasking.ts';
-export { createHttpHandler, HttpError, listen, sendJson, type RouteHandler } from './httpServer.ts';
+export { createHttpHandler, HttpError, listen, sendJson, type ListeningServer, type ListenOptions, type RouteHandler } from './httpServer.ts';
 export {
   INTERNAL_CONTEXT_HEADER,
   signInternalContext,
@@ -12,10 +12,12 @@ export {
 } from './internalContext.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { loadSchemaFile } from './schemaFile.ts';
+export { startManagementServer } from './management.ts';
 export { createPrismaDb, type PrismaClientClass, type PrismaDbOptions } from './prismaDb.ts';
-export { closeOnSignals } from './shutdown.ts';
+export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
+export { closeOnSignals, runShutdown, shutdownOnSignals, type ShutdownPlan, type ShutdownStep } from './shutdown.ts';
 export { startSubgraph, type RunningService, type SagaRuntime, type SubgraphDefinition, type SubgraphRuntime } from './subgraph.ts';
 export { parseInput } from './validation.ts';
-export type { ServiceModule } from './serviceModule.ts';
-export { runService, type ServiceProcessEnvironment } from './runService.ts';
+export { defineService, type RunningWorkers, type ServiceModule, type ServiceSettings } from './serviceModule.ts';
+export { runService, serviceProcessEnvironment } from './runService.ts';
 export { assertProductionSecret, developmentInternalTokenSecret } from './productionSafety.ts';

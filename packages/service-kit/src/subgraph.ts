@@ -4,10 +4,10 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { DocumentNode } from 'graphql';
 import { maskUnexpectedErrors } from './errorMasking.ts';
-import { createHttpHandler, HttpError, listen, sendJson, type RouteHandler } from './httpServer.ts';
+import { createHttpHandler, HttpError, listen, sendJson, type ListenOptions, type RouteHandler } from './httpServer.ts';
 import { INTERNAL_CONTEXT_HEADER, verifyInternalContext, type InternalContext } from './internalContext.ts';
 import type { Logger } from './logger.ts';
-import { register as metricsRegistry } from 'prom-client';
+import type { Readiness } from './readiness.ts';
 
 export interface SubgraphDefinition<TContext extends BaseContext> {
   name: string;
@@ -26,6 +26,10 @@ export interface SubgraphRuntime {
   logger: Logger;
   /** Where saga commands go (BullMQ on Redis), for services that start sagas. */
   saga?: SagaRuntime;
+  /** What `/ready` reports (the process's dependencies); without it `/ready` answers ready. */
+  readiness?: Readiness;
+  /** Request timeouts of the HTTP server. */
+  listen?: ListenOptions;
 }
 
 export interface SagaRuntime {
@@ -41,7 +45,8 @@ export interface RunningService {
   url: string;
   /** Scheme, host and port, for the service's other routes. */
   baseUrl: string;
-  close: () => Promise<void>;
+  /** Stops taking requests, lets those in flight finish (at most `graceMs`), then stops. */
+  close: (graceMs?: number) => Promise<void>;
 }
 
 /**
@@ -59,18 +64,18 @@ export async function startSubgraph<TContext extends BaseContext>(
     // No Apollo Studio here: inline tracing would only cost time per request.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
     logger: runtime.logger,
+    // The process's lifecycle stops the server in order (runService); Apollo's own handler would
+    // stop it at the first signal and then raise the signal again.
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
 
   const handler = createHttpHandler({
     apollo,
     routes: {
+      // Liveness: the process serves HTTP. Readiness (its database, broker, Redis) is /ready.
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok', service: def.name }),
-      // Prometheus metrics: replication lag of its consumers, process figures.
-      'GET /metrics': async (_req, res) => {
-        res.writeHead(200, { 'content-type': metricsRegistry.contentType });
-        res.end(await metricsRegistry.metrics());
-      },
+      'GET /ready': runtime.readiness ? runtime.readiness.route() : (_req, res) => sendJson(res, 200, { status: 'ready', checks: {} }),
       ...def.routes,
     },
     context: async (req) => {
@@ -85,12 +90,12 @@ export async function startSubgraph<TContext extends BaseContext>(
     },
     onUnexpectedError: (error) => runtime.logger.error({ err: error }, 'request failed'),
   });
-  const { url, close } = await listen(handler, runtime.port, runtime.host);
+  const { url, close } = await listen(handler, runtime.port, runtime.host, runtime.listen);
   return {
     url: `${url}/graphql`,
     baseUrl: url,
-    close: async () => {
-      await close();
+    close: async (graceMs) => {
+      await close(graceMs);
       await apollo.stop();
     },
   };

@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import { commonEnvironment, parseEnvironment } from '@mercado/service-kit';
 
-export const environment = parseEnvironment({
-  ...commonEnvironment,
-  PORT: z.coerce.number().int().min(0).max(65535).default(4001),
-  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/mercado_accounts'),
+/** The accounts service's own variables (every service's common ones come from service-kit). */
+export const accountsEnvironment = {
   /** How long an access token is accepted after it is issued. */
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
-});
+};

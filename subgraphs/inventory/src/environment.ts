@@ -1,8 +1,2 @@
-import { z } from 'zod';
-import { commonEnvironment, parseEnvironment } from '@mercado/service-kit';
-
-export const environment = parseEnvironment({
-  ...commonEnvironment,
-  PORT: z.coerce.number().int().min(0).max(65535).default(4003),
-  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/mercado_inventory'),
-});
+/** The inventory service has no variables of its own (every service's common ones come from service-kit). */
+export const inventoryEnvironment = {};

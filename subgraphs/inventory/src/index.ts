@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import type { ServiceModule } from '@mercado/service-kit';
+import { defineService } from '@mercado/service-kit';
 import { createDb, type Db } from './db.ts';
+import { inventoryEnvironment } from './environment.ts';
 import { inventoryEvents } from './events/index.ts';
 import { seed } from './seed.ts';
 import { startInventory } from './service.ts';
@@ -10,13 +11,13 @@ export { createDb, type Db, seed, startInventory };
 /** The inventory's saga participant: reserve, commit, release and return stock; `stockLedger` for invariant checks. */
 export * as stockCommands from './domain/reservations.ts';
 
-export const inventoryService: ServiceModule<Db> = {
+export const inventoryService = defineService({
   name: 'inventory',
-  defaultPort: 4003,
+  environment: inventoryEnvironment,
   migrationsDir: fileURLToPath(new URL('../../../prisma/inventory/migrations', import.meta.url)),
   createDb,
-  seed: async (db) => `${await seed(db)} stock items`,
-  start: startInventory,
+  seed: async (db: Db) => `${await seed(db)} stock items`,
+  start: (db, runtime) => startInventory(db, runtime),
   events: inventoryEvents,
-  workers: startInventoryWorkers,
-};
+  workers: (db, config) => startInventoryWorkers(db, config),
+});

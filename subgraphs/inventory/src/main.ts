@@ -1,5 +1,4 @@
 import { runService } from '@mercado/service-kit';
-import { environment } from './environment.ts';
 import { inventoryService } from './index.ts';
 
-await runService(inventoryService, environment);
+await runService(inventoryService);

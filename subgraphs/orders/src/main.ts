@@ -1,5 +1,4 @@
 import { runService } from '@mercado/service-kit';
-import { environment } from './environment.ts';
 import { ordersService } from './index.ts';
 
-await runService(ordersService, environment);
+await runService(ordersService);

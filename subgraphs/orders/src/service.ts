@@ -16,8 +16,8 @@ export async function startOrders(db: Db, runtime: SubgraphRuntime, options: { s
   );
   return {
     ...service,
-    close: async () => {
-      await service.close();
+    close: async (graceMs?: number) => {
+      await service.close(graceMs);
       await bus?.close();
     },
   };

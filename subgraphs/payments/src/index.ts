@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import type { ServiceModule } from '@mercado/service-kit';
+import { defineService } from '@mercado/service-kit';
 import { createDb, type Db } from './db.ts';
+import { paymentsEnvironment } from './environment.ts';
 import { seed } from './seed.ts';
 import { startPaymentsWorkers } from './workers.ts';
 import { startPayments, type PaymentsOptions } from './service.ts';
@@ -10,22 +11,15 @@ export { createDb, type Db, seed, startPayments, type PaymentsOptions };
 export * as paymentCommands from './domain/payments.ts';
 export type { AuthorizeCommand, AuthorizeResult, PaymentCommand, TransitionResult } from './domain/payments.ts';
 
-export const paymentsService: ServiceModule<Db> = {
+export const paymentsService = defineService({
   name: 'payments',
-  defaultPort: 4006,
+  environment: paymentsEnvironment,
   migrationsDir: fileURLToPath(new URL('../../../prisma/payments/migrations', import.meta.url)),
   createDb,
-  seed: async (db) => {
+  seed: async (db: Db) => {
     const { accounts, payments } = await seed(db);
     return `${accounts} accounts, ${payments} payments`;
   },
-  start: async (db, runtime) => {
-    // Read on start, not on import: other packages import this module for its commands.
-    const { environment } = await import('./environment.ts');
-    return startPayments(db, runtime, { defaultCreditLimitCents: environment.DEFAULT_CREDIT_LIMIT_CENTS });
-  },
-  workers: async (db, config) => {
-    const { environment } = await import('./environment.ts');
-    return startPaymentsWorkers(db, { ...config, defaultCreditLimitCents: environment.DEFAULT_CREDIT_LIMIT_CENTS });
-  },
-};
+  start: (db, runtime, settings) => startPayments(db, runtime, { defaultCreditLimitCents: settings.DEFAULT_CREDIT_LIMIT_CENTS }),
+  workers: (db, config, settings) => startPaymentsWorkers(db, { ...config, defaultCreditLimitCents: settings.DEFAULT_CREDIT_LIMIT_CENTS }),
+});

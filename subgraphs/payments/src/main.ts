@@ -1,5 +1,4 @@
 import { runService } from '@mercado/service-kit';
-import { environment } from './environment.ts';
 import { paymentsService } from './index.ts';
 
-await runService(paymentsService, environment);
+await runService(paymentsService);

@@ -1,5 +1,4 @@
 import { runService } from '@mercado/service-kit';
-import { environment } from './environment.ts';
 import { reviewsService } from './index.ts';
 
-await runService(reviewsService, environment);
+await runService(reviewsService);
