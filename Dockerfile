@@ -8,6 +8,8 @@ COPY subgraphs ./subgraphs
 COPY gateway ./gateway
 COPY prisma ./prisma
 COPY scripts ./scripts
+COPY e2e/package.json ./e2e/package.json
+COPY bench/package.json ./bench/package.json
 COPY turbo.json tsconfig.json ./
-# The gateway runs as compiled JavaScript (gateway/dist); the subgraphs run their sources under tsx.
-RUN npm ci --no-audit --no-fund && npx turbo run generate && npm run build -w @mercado/gateway
+# Every deployable runs as compiled JavaScript (gateway/dist, subgraphs/<name>/dist).
+RUN npm ci --no-audit --no-fund && npx turbo run build

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleForNode } from '../build.ts';
+import { bundleForNode } from '@mercado/build';
 import { deleteRateLimitKeys } from '../src/rateLimit.ts';
 
 const gatewayDir = fileURLToPath(new URL('..', import.meta.url));
@@ -61,7 +61,7 @@ describe('the compiled gateway', () => {
     gateway = spawn(process.execPath, [join(outdir, 'main.js')], {
       cwd: gatewayDir,
       // gateway/dist finds ../supergraph.graphql by itself; this directory is deeper.
-      env: { ...process.env, SUPERGRAPH_PATH: join(gatewayDir, 'supergraph.graphql'), PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
+      env: { ...process.env, INTERNAL_TOKEN_SECRET: 'build-test-secret-of-at-least-32-characters', SUPERGRAPH_PATH: join(gatewayDir, 'supergraph.graphql'), PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
