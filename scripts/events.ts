@@ -5,21 +5,24 @@
  *   npm run events -- rebuild <service>           rebuild its read model from its sources' snapshots, then verify it
  *   npm run events -- verify [service]            compare read models with their sources (waits up to 30 s for stragglers)
  *   npm run events -- lag                          replication lag per consumer (from /metrics)
- * Uses the same variables as `npm start` (POSTGRES_URL, AMQP_URL, EVENTS_PREFIX).
+ * Works on the copy of the system that `npm start` with the same variables runs (STACK_NAME,
+ * PORT_OFFSET, HOST, POSTGRES_URL, AMQP_URL).
  */
-import { listParked, redriveParked, topologyNames } from '@mercado/event-bus';
-import { rebuildReadModel, services, verifyUntilEqual, type ReadModelReport } from '@mercado/stack';
-import { environment } from './lib/environment.ts';
-import { databaseUrl } from './setup.ts';
+import { databaseUrlOf, loadServices } from '@mercado/bring-up';
+import { listParked, rebuildReadModel, redriveParked, topologyNames, verifyUntilEqual, type ReadModelReport } from '@mercado/event-bus';
+import { consumers as consumingServices, portsOf, urlOf } from '@mercado/system';
+import { scriptStack } from './lib/environment.ts';
 
 const [command, name] = process.argv.slice(2);
-const names = topologyNames(environment.EVENTS_PREFIX);
-const byName = Object.fromEntries(services.map((s) => [s.name, s]));
-const consumers = services.filter((s) => s.events?.handlers).map((s) => s.name);
+const stack = scriptStack();
+const names = topologyNames(stack.name);
+const byName = await loadServices();
+const services = Object.values(byName);
+const consumers = consumingServices.map((s) => s.name);
 
 /** Opens a database client for each service named, runs fn, and closes them. */
 async function withDbs<T>(involved: string[], fn: (dbs: Record<string, unknown>) => Promise<T>): Promise<T> {
-  const dbs = Object.fromEntries(involved.map((n) => [n, byName[n]!.createDb(databaseUrl(n))]));
+  const dbs = Object.fromEntries(involved.map((n) => [n, byName[n]!.createDb(databaseUrlOf(stack, n))]));
   try {
     return await fn(dbs);
   } finally {
@@ -64,14 +67,14 @@ function requireConsumer(): string {
 switch (command) {
   case 'parked': {
     const consumer = requireConsumer();
-    const parked = await listParked(environment.AMQP_URL, names, consumer);
+    const parked = await listParked(stack.amqpUrl, names, consumer);
     if (parked.length === 0) console.log(`nothing parked for ${consumer}`);
     for (const p of parked) console.log(`${p.parkedAt ?? '-'}  ${p.routingKey}  ${p.messageId ?? '-'}\n    reason: ${p.reason}\n    body:   ${p.body.slice(0, 300)}`);
     break;
   }
   case 'redrive': {
     const consumer = requireConsumer();
-    const moved = await redriveParked(environment.AMQP_URL, names, consumer);
+    const moved = await redriveParked(stack.amqpUrl, names, consumer);
     console.log(`moved ${moved} parked message(s) back to ${names.queue(consumer)}`);
     break;
   }
@@ -101,9 +104,10 @@ switch (command) {
     break;
   }
   case 'lag': {
-    for (const service of services.filter((s) => s.events?.handlers)) {
+    for (const service of consumingServices) {
       try {
-        const text = await (await fetch(`http://${environment.HOST}:${service.defaultPort}/metrics`)).text();
+        // The management port of the first replica (Prometheus sums every replica's).
+        const text = await (await fetch(urlOf(stack, portsOf(stack, service.name).metricsPort, '/metrics'))).text();
         const count = [...text.matchAll(/mercado_event_replication_lag_seconds_count\{[^}]*\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
         const sum = [...text.matchAll(/mercado_event_replication_lag_seconds_sum\{[^}]*\} ([\d.e+-]+)/g)].reduce((n, m) => n + Number(m[1]), 0);
         console.log(`${service.name.padEnd(10)} ${count} events applied, mean lag ${count ? ((sum / count) * 1000).toFixed(1) : '-'} ms`);

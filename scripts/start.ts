@@ -1,122 +1,95 @@
 /**
- * `npm start`: checks the backing services, prepares the databases, starts every subgraph and
- * then the gateway as child processes with prefixed, readable logs, prints what is up where,
- * and stops everything on Ctrl-C.
+ * `npm start [-- --replicas N]`: checks the backing services, prepares the databases and the
+ * broker, starts every service and then the gateway, each as its own process running its
+ * compiled JavaScript (npm start builds them first), prints what is up where, and stops
+ * everything gracefully on Ctrl-C.
+ *
+ * With `--replicas 2`, two processes of every service and two gateways: gateway n calls the
+ * services of replica n, and all of them share the databases, the broker's queues, the saga
+ * queues and the rate limits, as replicas in a cluster do.
+ *
+ * Everything it names (databases, broker prefix, Redis keys, ports) follows STACK_NAME and
+ * PORT_OFFSET, so a second copy can run beside the first: `STACK_NAME=mercado2 PORT_OFFSET=100 npm start`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { environment } from './lib/environment.ts';
-import { services } from '@mercado/stack';
-import { bundleForNode, gatewayDist } from '@mercado/gateway/build';
+import { parseArgs } from 'node:util';
+import { localSecrets, startSystem, type DeployableProcess, type RunningSystem } from '@mercado/bring-up';
+import { allPorts, reachableHost, type Stack } from '@mercado/system';
+import { scriptStack } from './lib/environment.ts';
 import { formatLogLine } from './lib/logLines.ts';
-import { bootstrapReadModels, checkBackingServices, databaseUrl, setupBroker, setupDatabases } from './setup.ts';
+import { checkBackingServices, prepare } from './setup.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const children: Array<{ name: string; child: ChildProcess }> = [];
-let stopping = false;
-
-/** Starts `entry`: TypeScript under tsx, or plain JavaScript (the compiled gateway) with node alone. */
-function run(name: string, entry: string, env: Record<string, string>): ChildProcess | undefined {
-  if (stopping) return undefined; // never start a process after shutdown began: it would be orphaned
-  const child = spawn(process.execPath, entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (line) => console.log(formatLogLine(name, line)));
-  }
-  child.on('exit', (code, signal) => {
-    if (stopping) return;
-    console.error(formatLogLine(name, `exited (${signal ?? `code ${code}`}); stopping everything`));
-    void stopAll(1);
-  });
-  children.push({ name, child });
-  return child;
+const { values: args } = parseArgs({ options: { replicas: { type: 'string', default: '1' } } });
+const replicas = Number(args.replicas);
+if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+  console.error('--replicas is a whole number from 1 to 5');
+  process.exit(2);
 }
 
-async function waitForHealth(name: string, url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (stopping) return;
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${name} did not become healthy at ${url} within ${timeoutMs / 1000} s`);
-}
-
-/** A port in use would make a service exit at once, or worse, health checks answer for another process. */
-async function checkPortsFree(ports: number[]): Promise<void> {
+/** A port in use would make a service exit at once, or worse, readiness checks answer for another process. */
+async function checkPortsFree(stack: Stack, ports: number[]): Promise<void> {
   const busy: number[] = [];
   for (const port of ports) {
     const free = await new Promise<boolean>((resolve) => {
       const server = createServer();
       server.once('error', () => resolve(false));
-      server.listen(port, environment.HOST, () => server.close(() => resolve(true)));
+      server.listen(port, stack.host, () => server.close(() => resolve(true)));
     });
     if (!free) busy.push(port);
   }
   if (busy.length) {
-    console.error(`\nPorts already in use on ${environment.HOST}: ${busy.join(', ')}. Is Mercado already running? Stop it first.\n`);
+    console.error(
+      `\nPorts already in use on ${stack.host}: ${busy.join(', ')}. Is Mercado already running? Stop it, ` +
+        'or run a second copy with other ports and names: STACK_NAME=mercado2 PORT_OFFSET=100 npm start\n',
+    );
     process.exit(1);
   }
 }
 
+const stack = scriptStack();
+const secrets = localSecrets();
+await checkBackingServices(stack);
+await checkPortsFree(stack, allPorts(stack, replicas));
+if (secrets.created) console.log('Created .mercado/secrets.env: this installation\'s own INTERNAL_TOKEN_SECRET (git-ignored).');
+await prepare(stack);
+
+let system: RunningSystem | undefined;
+let stopping = false;
 async function stopAll(code: number): Promise<never> {
+  if (stopping) process.exit(1); // a second Ctrl-C: no more waiting
   stopping = true;
-  const exits = children
-    .filter(({ child }) => child.exitCode === null && child.signalCode === null)
-    .map(({ child }) => new Promise((resolve) => child.once('exit', resolve)));
-  for (const { child } of children) child.kill('SIGTERM');
-  await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 10_000))]);
+  console.log('\nStopping Mercado (each process finishes what it is doing; Ctrl-C again to kill)…');
+  await system?.stop();
   process.exit(code);
 }
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
 
-process.once('SIGINT', () => {
-  console.log('\nStopping Mercado…');
-  void stopAll(0);
-});
-process.once('SIGTERM', () => void stopAll(0));
+console.log(`\nStarting ${replicas > 1 ? `${replicas} replicas of ` : ''}every service, then the gateway:`);
+try {
+  system = await startSystem({
+    stack,
+    secret: secrets.INTERNAL_TOKEN_SECRET,
+    replicas,
+    onLine: (label, line) => console.log(formatLogLine(label, line)),
+  });
+} catch (error) {
+  if (stopping) await new Promise(() => {}); // stopAll exits the process
+  console.error(`\n${(error as Error).message}\n`);
+  await stopAll(1);
+}
+for (const proc of [...system!.services, ...system!.gateways]) {
+  void proc.exited.then((exit) => {
+    if (stopping) return;
+    console.error(formatLogLine(proc.label, `exited (${exit.signal ?? `code ${exit.code}`}); stopping everything`));
+    void stopAll(1);
+  });
+}
 
-await checkBackingServices();
-await checkPortsFree([...services.map((s) => s.defaultPort), environment.GATEWAY_PORT]);
-console.log('Preparing databases and broker:');
-await setupDatabases();
-await setupBroker();
-await bootstrapReadModels();
-
-const host = environment.HOST;
-const table: Array<[string, string]> = [];
-await Promise.all(
-  services.map(async (service) => {
-    run(service.name, `subgraphs/${service.name}/src/main.ts`, {
-      PORT: String(service.defaultPort),
-      HOST: host,
-      DATABASE_URL: databaseUrl(service.name),
-      AMQP_URL: environment.AMQP_URL,
-      EVENTS_PREFIX: environment.EVENTS_PREFIX,
-    });
-    const base = `http://${host}:${service.defaultPort}`;
-    await waitForHealth(service.name, `${base}/health`);
-    table.push([service.name, `${base}/graphql`]);
-  }),
-);
-
-const gatewayBase = `http://${host === '0.0.0.0' ? 'localhost' : host}:${environment.GATEWAY_PORT}`;
-// The gateway runs as it ships: compiled to JavaScript (`npm run build -w @mercado/gateway`), fresh from the sources.
-await bundleForNode([join(root, 'gateway/src/main.ts')], gatewayDist);
-run('gateway', join(gatewayDist, 'main.js'), { PORT: String(environment.GATEWAY_PORT), HOST: host });
-await waitForHealth('gateway', `${gatewayBase}/health`);
-
-if (stopping) await new Promise(() => {}); // stopAll exits the process
-table.sort(([a], [b]) => services.findIndex((s) => s.name === a) - services.findIndex((s) => s.name === b));
-const rows: Array<[string, string]> = [['gateway', `${gatewayBase}/graphql`], ...table];
-console.log('\n  Mercado is up\n');
-for (const [name, url] of rows) console.log(`  ${name.padEnd(10)} ${url}`);
-console.log(`\n  Open ${gatewayBase}/graphql in a browser for Apollo Sandbox.`);
+const row = (p: DeployableProcess) => `  ${p.label.padEnd(12)} ${p.url.padEnd(34)} ${p.name === 'gateway' ? '' : `metrics ${p.managementUrl}/metrics`}`;
+const browser = `http://${reachableHost(stack.host) === '127.0.0.1' ? 'localhost' : reachableHost(stack.host)}:${system!.gateways[0]!.ports.port}/graphql`;
+console.log(`\n  Mercado is up (stack "${stack.name}")\n`);
+for (const p of system!.gateways) console.log(row(p));
+for (const p of system!.services) console.log(row(p));
+console.log(`\n  Open ${browser} in a browser for Apollo Sandbox.`);
 console.log('  Sign in as alice@mercado.dev / alice-password (more in README). Ctrl-C stops everything.\n');

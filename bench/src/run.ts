@@ -30,13 +30,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INTERNAL_CONTEXT_HEADER, signInternalContext } from '@mercado/service-kit';
-import { bundleForNode, gatewayDist } from '@mercado/gateway/build';
+import { bundleForNode } from '@mercado/build';
 import { z } from 'zod';
 import { publicSubgraphNames, publicSubgraphPorts } from '../public-benchmark/src/subgraphs.ts';
 import { publicSupergraphPath } from '../public-benchmark/src/compose.ts';
 import { startCpuMeter } from './lib/cpu.ts';
 import { runLoad, stopLoad, type RoundResult } from './lib/load.ts';
-import { benchDatabaseUrl, benchEventsPrefix, cleanUpMercadoStack, mercadoServiceNames, prepareBenchDatabases } from './lib/mercadoStack.ts';
+import { cleanUpMercadoStack, startBenchServices } from './lib/mercadoStack.ts';
 import { assertPortFree, killAll, startProcess, stopAll, waitUntilReady, watchPeakRss, type Child } from './lib/processes.ts';
 import { formatSvg, formatTable, machine, median, rounded, type Figures, type Results, type TableRows } from './lib/report.ts';
 import { subgraphNames, withSubgraphUrls } from './lib/supergraph.ts';
@@ -82,7 +82,6 @@ const config = z
 const internalSecret = `bench-${randomBytes(24).toString('hex')}`;
 
 const ports = { mercado: 4400, apollo: 4401, hive: 4402, 'hive-dedupe': 4403 } as const;
-const mercadoPortBase = 4301;
 
 const log = (line = '') => console.log(line);
 const notes: string[] = [];
@@ -106,6 +105,7 @@ const tsNode = (script: string, nodeFlags: string[] = []) => ['--import', 'tsx',
  * baseline compiled by the same bundler. Under tsx each would carry tsx's loader and caches
  * (tens of MB of resident memory) and tsx's source-mapped stack traces.
  */
+const gatewayDist = join(repoRoot, 'gateway/dist');
 const compiledGateways = { mercado: join(gatewayDist, 'main.js'), apollo: join(repoRoot, 'bench/dist/gateways/apollo.js') };
 
 async function compileGateways() {
@@ -160,41 +160,20 @@ async function startPublicSubgraphs(): Promise<Subgraphs> {
 }
 
 async function startMercadoSubgraphs(): Promise<Subgraphs> {
-  log('  preparing databases mercado_bench_<service> (migrate + seed)');
-  await prepareBenchDatabases(log);
-  const names = mercadoServiceNames();
-  const portOf = (name: string) => mercadoPortBase + names.indexOf(name);
-  log(`  starting subgraphs ${names.join(', ')} (ports ${names.map(portOf).join(', ')})`);
-  const { children, stop } = await startChildren(
-    names.map((name) => ({
-      name,
-      port: portOf(name),
-      args: tsNode(`subgraphs/${name}/src/main.ts`),
-      env: {
-        PORT: String(portOf(name)),
-        DATABASE_URL: benchDatabaseUrl(name),
-        INTERNAL_TOKEN_SECRET: internalSecret,
-        EVENTS_PREFIX: benchEventsPrefix,
-        LOG_LEVEL: 'warn',
-      },
-      // Unsigned requests get 401: the subgraph is listening.
-      accept: (s) => s === 401 || s === 200,
-    })),
-  ).catch(async (error: unknown) => {
-    await cleanUpMercadoStack();
-    throw error;
-  });
-  const urls = Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${portOf(n)}/graphql`]));
+  const { urls, processes } = await startBenchServices(internalSecret, log);
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+  };
   // The committed supergraph names the development ports; the bench's copy names its own.
   const sdl = readFileSync(join(repoRoot, 'gateway/supergraph.graphql'), 'utf8');
   const unknown = subgraphNames(sdl).filter((n) => !urls[n]);
-  if (unknown.length) throw new Error(`gateway/supergraph.graphql names subgraph(s) @mercado/stack does not start: ${unknown.join(', ')}`);
+  if (unknown.length) throw new Error(`gateway/supergraph.graphql names subgraph(s) the system manifest does not list: ${unknown.join(', ')}`);
   const supergraphPath = join(tmpdir(), `mercado-bench-supergraph-${process.pid}.graphql`);
   writeFileSync(supergraphPath, withSubgraphUrls(sdl, urls));
   return {
     supergraphPath,
     urls,
-    pids: children.map((c) => c.pid),
+    pids: processes.map((p) => p.child.pid!),
     stop: async () => {
       await stop();
       rmSync(supergraphPath, { force: true });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { composeSupergraph, startGateway } from '@mercado/gateway';
 import { createLogger, type RunningService } from '@mercado/service-kit';
 import { gatewayHeaders, testInternalSecret } from '@mercado/service-kit/testing';
-import { startInProcessStack, type InProcessStack } from '@mercado/stack';
+import { startInProcessStack, type InProcessStack } from '@mercado/e2e';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composePublicSupergraph, publicSupergraphPath } from '../public-benchmark/src/compose.ts';
 import { publicSubgraphNames, startPublicSubgraph } from '../public-benchmark/src/subgraphs.ts';

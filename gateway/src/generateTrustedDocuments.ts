@@ -13,7 +13,7 @@ import { documentHash, trustedDocumentsPath } from './trustedDocuments.ts';
 const root = new URL('../../', import.meta.url);
 
 /** Folders whose *.graphql files are the operations Mercado's clients (and its smoke tests) send. */
-export const operationFolders = ['gateway/operations', 'packages/stack/test/operations'];
+export const operationFolders = ['gateway/operations', 'e2e/test/operations'];
 
 export interface OperationFile {
   file: string;

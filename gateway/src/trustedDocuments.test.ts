@@ -61,7 +61,7 @@ describe('the trusted documents manifest', () => {
 
   it('holds exactly the operation files, all valid and within the limits', () => {
     const operations = readOperationFiles();
-    expect(operations.map((o) => o.file)).toEqual(expect.arrayContaining(['gateway/operations/login.graphql', 'packages/stack/test/operations/myOrders.graphql']));
+    expect(operations.map((o) => o.file)).toEqual(expect.arrayContaining(['gateway/operations/login.graphql', 'e2e/test/operations/myOrders.graphql']));
     expect(operationProblems(operations, supergraph)).toEqual([]);
     expect(readFileSync(trustedDocumentsPath, 'utf8')).toBe(manifestJson(operations));
   });

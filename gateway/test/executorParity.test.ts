@@ -174,7 +174,7 @@ describe("the fast executor on Mercado's graph", () => {
   const typeDefs = Object.fromEntries(subgraphNames.map((name) => [name, gql(readFileSync(new URL(`subgraphs/${name}/schema.graphql`, root), 'utf8'))]));
   const operationFiles = [
     ...readdirSync(new URL('gateway/operations/', root)).map((file) => new URL(`gateway/operations/${file}`, root)),
-    ...readdirSync(new URL('packages/stack/test/operations/', root)).map((file) => new URL(`packages/stack/test/operations/${file}`, root)),
+    ...readdirSync(new URL('e2e/test/operations/', root)).map((file) => new URL(`e2e/test/operations/${file}`, root)),
   ].filter((url) => url.pathname.endsWith('.graphql'));
 
   for (const [suite, mock] of [

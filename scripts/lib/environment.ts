@@ -1,15 +1,18 @@
-import { z } from 'zod';
-import { parseEnvironment } from '@mercado/service-kit';
+import { stackFromEnvironment } from '@mercado/system';
 
-/** What the start-up scripts read; each service reads its own variables itself. */
-export const environment = parseEnvironment({
-  POSTGRES_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/postgres'),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
-  EVENTS_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('mercado'),
-  GATEWAY_PORT: z.coerce.number().int().default(4000),
-  HOST: z.string().default('127.0.0.1'),
-});
+/**
+ * The copy of the system the scripts work on (STACK_NAME, PORT_OFFSET, HOST, POSTGRES_URL,
+ * REDIS_URL, AMQP_URL); a bad variable stops the script naming it. Each service reads its own
+ * variables itself.
+ */
+export function scriptStack() {
+  try {
+    return stackFromEnvironment();
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+}
 
 /** A URL fit for printing: any password replaced. */
 export function redact(url: string): string {

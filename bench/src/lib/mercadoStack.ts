@@ -1,43 +1,52 @@
 /**
- * What Mercado's own subgraphs need around them for a bench run, kept apart from the
- * development environment: databases `mercado_bench_<service>` (created, migrated and seeded
- * with the development data the way `npm start` prepares its own, dropped afterwards) and a
- * broker prefix of their own for integration events (deleted afterwards).
+ * Mercado's own subgraphs for a bench run, kept apart from the development environment: a stack
+ * of its own (`mercadobench`: databases `mercadobench_<service>`, created, migrated and seeded
+ * with the development data the way `npm start` prepares its own, broker and Redis prefixes of its
+ * own, ports shifted by 300), started through the same bring-up as `npm start`, each service as
+ * its own compiled process, and dropped afterwards.
  */
-import { randomBytes } from 'node:crypto';
-import { applyMigrations, dropDatabase, ensureDatabase, withDatabase } from '@mercado/db';
-import { deleteTopology } from '@mercado/event-bus';
-import { services } from '@mercado/stack';
+import { join } from 'node:path';
+import { buildDeployable } from '@mercado/build';
+import {
+  declareBroker,
+  dropStack,
+  prepareDatabases,
+  repositoryRoot,
+  serviceProcessEnv,
+  spawnDeployable,
+  subgraphUrlsOf,
+  untilReady,
+  type DeployableProcess,
+} from '@mercado/bring-up';
+import { portsOf, serviceNames, stackFromEnvironment, type Stack } from '@mercado/system';
 
-const postgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+/** The bench's copy of the system (a run interrupted before its cleanup is dropped by the next). */
+export const benchStack: Stack = { ...stackFromEnvironment({ ...process.env, STACK_NAME: 'mercadobench', PORT_OFFSET: '300' }) };
 
-export const benchDatabaseUrl = (service: string) => withDatabase(postgresUrl, `mercado_bench_${service}`);
+export const mercadoServiceNames = () => [...serviceNames];
 
-/** This run's exchanges and queues on the broker. */
-export const benchEventsPrefix = `mercado-bench-${randomBytes(4).toString('hex')}`;
-
-export const mercadoServiceNames = () => services.map((s) => s.name);
-
-/** From scratch every time: a database left by an interrupted run is dropped first. */
-export async function prepareBenchDatabases(log: (line: string) => void): Promise<void> {
-  for (const service of services) {
-    const url = benchDatabaseUrl(service.name);
-    await dropDatabase(url);
-    await ensureDatabase(url);
-    await applyMigrations(url, service.migrationsDir);
-    const db = service.createDb(url);
-    try {
-      log(`  ${service.name.padEnd(10)} seeded ${await service.seed(db)}`);
-    } finally {
-      await db.$disconnect();
-    }
+/** Builds and starts every service of the bench stack from scratch; resolves once all are ready. */
+export async function startBenchServices(secret: string, log: (line: string) => void, env: Record<string, string> = {}): Promise<{ urls: Record<string, string>; processes: DeployableProcess[] }> {
+  await dropStack(benchStack);
+  log('  preparing databases mercadobench_<service> (migrate + seed)');
+  await prepareDatabases(benchStack, { log });
+  await declareBroker(benchStack);
+  for (const name of serviceNames) await buildDeployable(join(repositoryRoot, 'subgraphs', name));
+  log(`  starting subgraphs ${serviceNames.join(', ')} (ports ${serviceNames.map((n) => portsOf(benchStack, n).port).join(', ')}), compiled`);
+  const processes = serviceNames.map((name) =>
+    spawnDeployable({ name, ports: portsOf(benchStack, name), host: benchStack.host, env: { ...serviceProcessEnv(benchStack, name, secret), LOG_LEVEL: 'warn', ...env } }),
+  );
+  try {
+    await Promise.all(processes.map((p) => untilReady(p)));
+  } catch (error) {
+    await Promise.all(processes.map((p) => p.stop()));
+    await dropStack(benchStack);
+    throw error;
   }
+  return { urls: subgraphUrlsOf(benchStack), processes };
 }
 
-/** Drops the databases and the broker topology; safe to call when they were never created. */
+/** Drops the databases, broker topology and Redis keys; safe to call when they were never created. */
 export async function cleanUpMercadoStack(): Promise<void> {
-  for (const service of services) await dropDatabase(benchDatabaseUrl(service.name)).catch(() => {});
-  const consumers = services.filter((s) => s.events?.handlers).map((s) => s.name);
-  await deleteTopology(amqpUrl, benchEventsPrefix, consumers).catch(() => {});
+  await dropStack(benchStack);
 }

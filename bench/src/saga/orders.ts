@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { seedProducts, seedUsers } from '@mercado/dev-seed';
 import { commandQueue, replyQueue } from '@mercado/saga';
 import { postGraphQL } from '@mercado/service-kit/testing';
-import type { InProcessStack } from '@mercado/stack';
+import type { InProcessStack } from '@mercado/e2e';
 import { sleep } from '../events/measure.ts';
 
 type Auth = Record<string, string>;

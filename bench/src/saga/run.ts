@@ -57,7 +57,7 @@ async function main() {
 
   // 2. Sagas through the gateway.
   log('2/2 order sagas through the gateway: starting every service in this process...');
-  const { startInProcessStack } = await import('@mercado/stack');
+  const { startInProcessStack } = await import('@mercado/e2e');
   const { placeAndWait, prepareCustomersAndStock, sagaJobCounts, SagaWatcher, waitForProductReplica } = await import('./orders.ts');
   const startedAt = performance.now();
   const stack = await startInProcessStack();

@@ -29,3 +29,5 @@ export {
   type RunningEventWorkers,
   type ServiceEvents,
 } from './serviceEvents.ts';
+export { verifyReadModel, verifyUntilEqual, type EventfulService, type ReadModelReport, type VerifyOptions } from './readModelCheck.ts';
+export { rebuildReadModel, type RebuildOptions } from './rebuild.ts';

@@ -32,7 +32,7 @@ const aliceId = seedId('user:alice');
 const bobsOrder = seedId('order:bob@mercado.dev:0');
 const productId = seedId('product:BOO-001');
 
-const operation = (file: string) => readFileSync(new URL(`../../../gateway/operations/${file}.graphql`, import.meta.url), 'utf8');
+const operation = (file: string) => readFileSync(new URL(`../../gateway/operations/${file}.graphql`, import.meta.url), 'utf8');
 const persisted = (file: string, variables: Record<string, unknown> = {}) => ({
   variables,
   extensions: { persistedQuery: { version: 1, sha256Hash: documentHash(operation(file)) } },

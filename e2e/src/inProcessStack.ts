@@ -1,15 +1,19 @@
 import { composeSupergraph, startGateway, type GatewayOptions } from '@mercado/gateway';
 import { randomBytes } from 'node:crypto';
-import { declareTopology, deleteTopology, startEventWorkers, type RunningEventWorkers } from '@mercado/event-bus';
+import { loadServices } from '@mercado/bring-up';
+import { declareTopology, deleteTopology, startEventWorkers, verifyUntilEqual, type RunningEventWorkers } from '@mercado/event-bus';
 import { deleteSagaKeys } from '@mercado/saga';
-import { createLogger, type RunningService, type SagaRuntime } from '@mercado/service-kit';
+import { createLogger, parseEnvironment, Readiness, startManagementServer, type RunningService, type SagaRuntime, type ServiceModule } from '@mercado/service-kit';
 import { createTestDatabase, testInternalSecret, type TestDatabase } from '@mercado/service-kit/testing';
-import { services } from './services.ts';
-import { verifyUntilEqual } from './verify.ts';
+import { consumers as consumingServices } from '@mercado/system';
 
 export interface InProcessStack {
   gateway: RunningService;
   subgraphs: Record<string, RunningService>;
+  /** Every service's module (database, seed, events), by name. */
+  services: Record<string, ServiceModule>;
+  /** This process's Prometheus /metrics (every service of the stack shares the one registry). */
+  metricsUrl: string;
   /** Each service's database URL, for tests that check state behind the API. */
   databaseUrls: Record<string, string>;
   /** Each service's outbox relay and event consumer, when events are on. */
@@ -62,9 +66,10 @@ export async function startInProcessStack(
   const saga = opts.sagas !== false ? { redisUrl, prefix: sagaPrefix, ...(opts.sagaWorkerLocks ? { worker: opts.sagaWorkerLocks } : {}) } : undefined;
   const workers: Record<string, { close(): Promise<void> }> = {};
   const dbs: Record<string, unknown> = {};
-  const consumers = services
-    .filter((s) => s.events?.handlers)
-    .map((s) => ({ name: s.name, routingKeys: Object.keys(s.events!.handlers!) }));
+  const settingsOf: Record<string, Record<string, unknown>> = {};
+  const modules = await loadServices();
+  const services = Object.values(modules);
+  const consumers = consumingServices.map((s) => ({ name: s.name, routingKeys: [...s.consumes] }));
   const close = async () => {
     for (const fn of closers.reverse()) await fn().catch(() => {});
   };
@@ -83,16 +88,19 @@ export async function startInProcessStack(
       const db = service.createDb(database.url, (sql) => log.push(sql));
       closers.push(() => db.$disconnect());
       if (opts.seed !== false) await service.seed(db);
-      const running = await service.start(db, {
-        port: 0,
-        internalTokenSecret: testInternalSecret,
-        logger: createLogger(service.name, logLevel),
-        ...(saga ? { saga } : {}),
-      });
+      // The service's own variables, from this test process's environment (a test may set one,
+      // e.g. SAGA_STEP_TIMEOUT_MS) or at their defaults.
+      const settings = parseEnvironment(service.environment, process.env);
+      settingsOf[service.name] = settings;
+      const running = await service.start(
+        db,
+        { port: 0, internalTokenSecret: testInternalSecret, logger: createLogger(service.name, logLevel), ...(saga ? { saga } : {}) },
+        settings,
+      );
       closers.push(running.close);
       dbs[service.name] = db;
       if (saga && service.workers) {
-        workers[service.name] = await service.workers(db, { ...saga, logger: createLogger(service.name, logLevel) });
+        workers[service.name] = await service.workers(db, { ...saga, logger: createLogger(service.name, logLevel) }, settings);
         closers.push(() => workers[service.name]!.close());
       }
       subgraphs[service.name] = running;
@@ -107,7 +115,9 @@ export async function startInProcessStack(
         events[service.name] = workers;
       }
     }
-    if (opts.events !== false && opts.seed !== false) await readModelsInSync(dbs);
+    if (opts.events !== false && opts.seed !== false) await readModelsInSync(modules, dbs);
+    const management = await startManagementServer({ name: 'in-process stack', port: 0, readiness: new Readiness() });
+    closers.push(() => management.close(1_000));
     const gateway = await startGateway({
       supergraphSdl: composeSupergraph(),
       subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, s.url])),
@@ -124,14 +134,15 @@ export async function startInProcessStack(
     return {
       gateway,
       subgraphs,
+      services: modules,
+      metricsUrl: `${management.url}/metrics`,
       databaseUrls,
       events,
       eventsPrefix,
       workers,
       sagaPrefix,
       async startWorkers(name) {
-        const service = services.find((s) => s.name === name)!;
-        workers[name] = await service.workers!(dbs[name], { ...saga!, logger: createLogger(name, logLevel) });
+        workers[name] = await modules[name]!.workers!(dbs[name], { ...saga!, logger: createLogger(name, logLevel) }, settingsOf[name]!);
       },
       queries,
       resetQueryLog: () => Object.values(queries).forEach((q) => (q.length = 0)),
@@ -148,10 +159,9 @@ export async function startInProcessStack(
  * never races the first replication: a restock, a review or an order right after start-up finds
  * the products its service has heard of.
  */
-async function readModelsInSync(dbs: Record<string, unknown>): Promise<void> {
-  const byName = Object.fromEntries(services.map((s) => [s.name, s]));
-  for (const consumer of services.filter((s) => s.events?.readModel)) {
-    const report = await verifyUntilEqual({ consumer, services: byName, dbs, timeoutMs: 30_000, intervalMs: 25 });
+async function readModelsInSync(modules: Record<string, ServiceModule>, dbs: Record<string, unknown>): Promise<void> {
+  for (const consumer of Object.values(modules).filter((s) => s.events?.readModel)) {
+    const report = await verifyUntilEqual({ consumer, services: modules, dbs, timeoutMs: 30_000, intervalMs: 25 });
     if (!report.equal) throw new Error(`${consumer.name}'s read model did not catch up with its sources in 30 s: ${JSON.stringify(report)}`);
   }
 }

@@ -4,9 +4,7 @@ import { seedId } from '@mercado/dev-seed';
 import { closeBrokerConnections } from '@mercado/event-bus/testing';
 import { postGraphQL } from '@mercado/service-kit/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
-import { rebuildReadModel } from '../src/rebuild.ts';
-import { verifyReadModel } from '../src/verify.ts';
-import { services } from '../src/services.ts';
+import { rebuildReadModel, verifyReadModel } from '@mercado/event-bus';
 import { signIn } from './helpers.ts';
 
 /**
@@ -115,8 +113,8 @@ describe('integration events between the services', () => {
     await load;
     expect(failures).toEqual([]);
 
-    const byName = Object.fromEntries(services.map((s) => [s.name, s]));
-    const dbs = Object.fromEntries(services.map((s) => [s.name, s.createDb(stack.databaseUrls[s.name]!)]));
+    const byName = stack.services;
+    const dbs = Object.fromEntries(Object.values(byName).map((s) => [s.name, s.createDb(stack.databaseUrls[s.name]!)]));
     try {
       for (const consumer of ['orders', 'catalog', 'reviews', 'inventory']) {
         await eventually(async () => (await verifyReadModel({ consumer: byName[consumer]!, services: byName, dbs })).equal, true, 30_000);
@@ -130,8 +128,8 @@ describe('integration events between the services', () => {
 
   it('verifies read models against their sources, names what differs, and rebuilds orders to equal them', async () => {
     await eventually(ordersProducts, await catalogProducts());
-    const byName = Object.fromEntries(services.map((s) => [s.name, s]));
-    const dbs = Object.fromEntries(services.map((s) => [s.name, s.createDb(stack.databaseUrls[s.name]!)]));
+    const byName = stack.services;
+    const dbs = Object.fromEntries(Object.values(byName).map((s) => [s.name, s.createDb(stack.databaseUrls[s.name]!)]));
     const verify = (consumer: string) => verifyReadModel({ consumer: byName[consumer]!, services: byName, dbs });
     try {
       const products = (await catalogProducts()).map((p) => `catalog:${p.id}`);
@@ -167,7 +165,7 @@ describe('integration events between the services', () => {
   it('measures replication lag and exposes it on /metrics', async () => {
     const lag = stack.events.orders!.consumer!.lag.percentiles();
     expect(lag!.count).toBeGreaterThan(0);
-    const metrics = await (await fetch(`${stack.subgraphs.orders!.baseUrl}/metrics`)).text();
+    const metrics = await (await fetch(stack.metricsUrl)).text();
     expect(metrics).toMatch(/mercado_event_replication_lag_seconds_count\{consumer="orders",type="ProductCreated"\} \d+/);
   });
 });

@@ -1,10 +1,10 @@
-import { republish } from '@mercado/event-bus';
-import type { ServiceModule } from '@mercado/service-kit';
+import type { EventfulService } from './readModelCheck.ts';
+import { republish } from './serviceEvents.ts';
 
 export interface RebuildOptions {
-  consumer: ServiceModule;
+  consumer: EventfulService;
   /** Every service by name (the consumer's sources are looked up here). */
-  services: Record<string, ServiceModule>;
+  services: Record<string, EventfulService>;
   /** An open database client per service involved. */
   dbs: Record<string, unknown>;
   onProgress?: (line: string) => void;

@@ -6,7 +6,7 @@ import type { InProcessStack } from '../src/index.ts';
 import type { WorkerProcessConfig } from './fixtures/sagaWorkerProcess.ts';
 
 const script = fileURLToPath(new URL('./fixtures/sagaWorkerProcess.ts', import.meta.url));
-const repositoryRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Short job locks, so that a killed process's jobs are handed out again within about a second. */
 export const crashTestLocks = { lockDuration: 1_000, stalledInterval: 500 };

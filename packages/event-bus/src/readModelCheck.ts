@@ -1,10 +1,15 @@
-import { replicaKey, type ReplicatedState } from '@mercado/event-bus';
-import type { ServiceModule } from '@mercado/service-kit';
+import { replicaKey, type ReplicatedState, type ServiceEvents } from './serviceEvents.ts';
+
+/** A service as the read-model tools see it: its name and its events (snapshot, read model). */
+export interface EventfulService {
+  name: string;
+  events?: ServiceEvents<any>;
+}
 
 export interface VerifyOptions {
-  consumer: ServiceModule;
+  consumer: EventfulService;
   /** Every service by name (the consumer's sources are looked up here). */
-  services: Record<string, ServiceModule>;
+  services: Record<string, EventfulService>;
   /** An open database client per service involved. */
   dbs: Record<string, unknown>;
 }

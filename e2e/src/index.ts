@@ -1,0 +1,2 @@
+export { services } from '@mercado/system';
+export { startInProcessStack, type InProcessStack } from './inProcessStack.ts';
