@@ -21,3 +21,4 @@ export { parseInput } from './validation.ts';
 export { defineService, type RunningWorkers, type ServiceModule, type ServiceSettings } from './serviceModule.ts';
 export { runService, serviceProcessEnvironment } from './runService.ts';
 export { assertProductionSecret, developmentInternalTokenSecret } from './productionSafety.ts';
+export { idempotencyKey, onceForKey, type KeyedRequest } from './idempotency.ts';

@@ -10,7 +10,7 @@ import { createProduct } from './domain/products.ts';
 export async function seed(db: Db): Promise<number> {
   const existing = new Set((await db.product.findMany({ select: { id: true } })).map((p) => p.id));
   for (const { stock: _stock, id, ...product } of seedProducts) {
-    if (!existing.has(id)) await createProduct(db, product, id);
+    if (!existing.has(id)) await createProduct(db, product, { id });
   }
   return seedProducts.length;
 }

@@ -100,6 +100,25 @@ describe('catalog subgraph', () => {
     expect(price.body.data!.updateProductPrice.priceCents).toBe(1234);
   });
 
+  it('creates a product once per idempotency key, and leaves a price that is already set as it is', async () => {
+    const create = `mutation($input: CreateProductInput!, $key: String) { createProduct(input: $input, idempotencyKey: $key) { id sku } }`;
+    const key = 'create-product-910';
+    const first = await query(create, { input: product(910), key }, admin);
+    const again = await query(create, { input: product(910), key }, admin);
+    expect(again.body).toEqual(first.body);
+    expect(first.body.data!.createProduct.sku).toBe('T-910');
+    expect((await query(create, { input: product(911), key }, admin)).body.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT' });
+
+    const id = first.body.data!.createProduct.id;
+    const setPrice = `mutation($id: ID!, $cents: Int!) { updateProductPrice(id: $id, priceCents: $cents) { priceCents } }`;
+    await query(setPrice, { id, cents: 4242 }, admin);
+    const version = (await db.product.findUniqueOrThrow({ where: { id } })).version;
+    const outbox = await db.outboxEvent.count();
+    expect((await query(setPrice, { id, cents: 4242 }, admin)).body.data!.updateProductPrice.priceCents).toBe(4242);
+    expect((await db.product.findUniqueOrThrow({ where: { id } })).version).toBe(version);
+    expect(await db.outboxEvent.count()).toBe(outbox);
+  });
+
   it('refuses requests that do not carry the gateway signature', async () => {
     const unsigned = await postGraphQL(service.url, '{ categories }');
     expect(unsigned.status).toBe(401);

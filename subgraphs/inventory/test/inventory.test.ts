@@ -135,6 +135,41 @@ describe('restock', () => {
   });
 });
 
+describe('restock with an idempotency key', () => {
+  const keyed = `mutation($productId: ID!, $quantity: Int!, $key: String) { restock(productId: $productId, quantity: $quantity, idempotencyKey: $key) { available reserved } }`;
+  const secondAdmin = { id: '00000000-0000-4000-8000-000000000003', role: 'admin' as const };
+
+  it('adds once however often the same request is sent, at once or again later, and answers the same each time', async () => {
+    const productId = await knownProduct();
+    const key = `restock-${randomUUID()}`;
+    const results = await Promise.all(Array.from({ length: 8 }, () => query(keyed, { productId, quantity: 7, key }, admin)));
+    expect(results.map((r) => r.body)).toEqual(Array.from({ length: 8 }, () => ({ data: { restock: { available: 7, reserved: 0 } } })));
+    expect((await query(keyed, { productId, quantity: 7, key }, admin)).body.data!.restock).toEqual({ available: 7, reserved: 0 });
+    expect((await db.stockItem.findUniqueOrThrow({ where: { productId } })).available).toBe(7);
+    // Another admin's same key is another request: keys are per admin.
+    expect((await query(keyed, { productId, quantity: 7, key }, secondAdmin)).body.data!.restock.available).toBe(14);
+  });
+
+  it('refuses the same key for another request (CONFLICT) and a malformed key (BAD_USER_INPUT), adding nothing', async () => {
+    const productId = await knownProduct();
+    const key = `restock-${randomUUID()}`;
+    await query(keyed, { productId, quantity: 2, key }, admin);
+    const other = await query(keyed, { productId, quantity: 3, key }, admin);
+    expect(other.body.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT' });
+    const malformed = await query(keyed, { productId, quantity: 3, key: 'no spaces allowed' }, admin);
+    expect(malformed.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'idempotencyKey' });
+    expect((await db.stockItem.findUniqueOrThrow({ where: { productId } })).available).toBe(2);
+  });
+
+  it('records nothing for a request that failed, so its retry acts', async () => {
+    const productId = randomUUID(); // not announced yet: NOT_FOUND
+    const key = `restock-${randomUUID()}`;
+    expect((await query(keyed, { productId, quantity: 4, key }, admin)).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    await knownProduct(productId);
+    expect((await query(keyed, { productId, quantity: 4, key }, admin)).body.data!.restock.available).toBe(4);
+  });
+});
+
 describe('stock levels', () => {
   it('can never be negative, whatever writes them', async () => {
     const row = await stocked(2);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { badInput, notFound, parseInput } from '@mercado/service-kit';
+import { badInput, notFound, onceForKey, parseInput } from '@mercado/service-kit';
 import { appendToOutbox } from '@mercado/event-bus';
-import type { Db } from '../db.ts';
+import type { Db, Tx } from '../db.ts';
 import { ProductCreated } from '../events/ProductCreated.ts';
 import { ProductPriceChanged } from '../events/ProductPriceChanged.ts';
 import type { Product } from '../generated/prisma/client.ts';
@@ -67,28 +67,41 @@ const newProduct = z.object({
   category: z.string().trim().min(1).max(64, 'category is at most 64 characters'),
 });
 
-/** Creates a product and announces it (ProductCreated) in the same transaction. */
-export async function createProduct(db: Db, input: unknown, id?: string): Promise<Product> {
+/**
+ * Creates a product and announces it (ProductCreated) in the same transaction. With an
+ * idempotency key, once per key of the admin who sends it: the same request again returns the
+ * product the first one created.
+ */
+export async function createProduct(db: Db, input: unknown, options: { id?: string; idempotency?: { key: string; by: string } } = {}): Promise<Product> {
   const data = parseInput(newProduct, input);
+  const insert = async (tx: Tx) => {
+    const product = await tx.product.create({ data: { ...data, ...(options.id ? { id: options.id } : {}) } });
+    await appendToOutbox(tx, ProductCreated(product));
+    return product;
+  };
   try {
-    return await db.$transaction(async (tx) => {
-      const product = await tx.product.create({ data: { ...data, ...(id ? { id } : {}) } });
-      await appendToOutbox(tx, ProductCreated(product));
-      return product;
-    });
+    if (!options.idempotency) return await db.$transaction(insert);
+    const { key, by } = options.idempotency;
+    const created = await onceForKey(db, { scope: `createProduct:${by}`, key, request: data }, async (tx) => ({ id: (await insert(tx)).id }));
+    return getProduct(db, created.id);
   } catch (error) {
     if ((error as { code?: string }).code === 'P2002') throw badInput(`a product with sku ${data.sku} already exists`, 'sku');
     throw error;
   }
 }
 
-/** Changes the price, bumps the version and announces it (ProductPriceChanged), atomically. */
+/**
+ * Changes the price, bumps the version and announces it (ProductPriceChanged), atomically. The
+ * price it already has changes nothing (no new version, no event): a client may send it again
+ * when its answer was lost.
+ */
 export async function updateProductPrice(db: Db, id: string, priceCents: number): Promise<Product> {
   parseInput(z.object({ priceCents: newProduct.shape.priceCents }), { priceCents });
   return db.$transaction(async (tx) => {
     // Row lock: two concurrent price changes get consecutive versions, each with its own event.
     const [existing] = await tx.$queryRaw<Array<{ priceCents: number }>>`SELECT "priceCents" FROM "Product" WHERE "id" = ${id}::uuid FOR UPDATE`;
     if (!existing) throw notFound('Product', id);
+    if (existing.priceCents === priceCents) return tx.product.findUniqueOrThrow({ where: { id } });
     const product = await tx.product.update({ where: { id }, data: { priceCents, version: { increment: 1 } } });
     await appendToOutbox(tx, ProductPriceChanged(product, existing.priceCents));
     return product;

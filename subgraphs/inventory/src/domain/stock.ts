@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { notFound, parseInput } from '@mercado/service-kit';
+import { notFound, onceForKey, parseInput } from '@mercado/service-kit';
 import { appendToOutbox } from '@mercado/event-bus';
-import type { Db } from '../db.ts';
+import type { Db, Tx } from '../db.ts';
 import { StockChanged } from '../events/StockChanged.ts';
 
 /** What the graph exposes of a product's stock. */
@@ -44,25 +44,42 @@ export async function stockByProductIds(db: Db, productIds: readonly string[]): 
  * is refused (NOT_FOUND).
  */
 export async function restock(db: Db, productId: string, quantity: number): Promise<Stock> {
+  const n = await checkRestock(db, productId, quantity);
+  return db.$transaction((tx) => addStock(tx, productId, n));
+}
+
+/**
+ * `restock` once per idempotency key of the admin who sends it: the same request again returns
+ * the first answer and adds nothing (a client whose answer was lost can retry safely).
+ */
+export async function restockOnce(db: Db, key: { key: string; by: string }, productId: string, quantity: number): Promise<Stock> {
+  const n = await checkRestock(db, productId, quantity);
+  return onceForKey(db, { scope: `restock:${key.by}`, key: key.key, request: { productId, quantity: n } }, (tx) => addStock(tx, productId, n));
+}
+
+async function checkRestock(db: Db, productId: string, quantity: number): Promise<number> {
   const { quantity: n } = parseInput(restockInput, { quantity });
   // Which products exist, inventory knows from the catalog's events (its ProductReplica), without
   // calling the catalog. A product created a moment ago may not have arrived yet: the admin is
   // told it was not found and can try again.
   if (!(await db.productReplica.findUnique({ where: { id: productId }, select: { id: true } }))) throw notFound('Product', productId);
-  return db.$transaction(async (tx) => {
-    // Raw SQL rather than Prisma's upsert: Prisma emits a native upsert only under conditions
-    // it checks itself; its fallback (select, then insert or update) races on a first restock.
-    const [row] = await tx.$queryRaw<Array<Stock & { version: number }>>`
-      INSERT INTO "StockItem" ("productId", "available", "reserved", "updatedAt")
-      VALUES (${productId}::uuid, ${n}, 0, now())
-      ON CONFLICT ("productId") DO UPDATE
-        SET "available" = "StockItem"."available" + EXCLUDED."available", "updatedAt" = now(),
-            "version" = "StockItem"."version" + 1
-      RETURNING "available", "reserved", "version"`;
-    const { version, ...stock } = row!;
-    await appendToOutbox(tx, StockChanged(productId, version, stock));
-    return stock;
-  });
+  return n;
+}
+
+/** Adds units to the product's stock row (created on first restock), announces it, returns the levels. */
+async function addStock(tx: Tx, productId: string, n: number): Promise<Stock> {
+  // Raw SQL rather than Prisma's upsert: Prisma emits a native upsert only under conditions
+  // it checks itself; its fallback (select, then insert or update) races on a first restock.
+  const [row] = await tx.$queryRaw<Array<Stock & { version: number }>>`
+    INSERT INTO "StockItem" ("productId", "available", "reserved", "updatedAt")
+    VALUES (${productId}::uuid, ${n}, 0, now())
+    ON CONFLICT ("productId") DO UPDATE
+      SET "available" = "StockItem"."available" + EXCLUDED."available", "updatedAt" = now(),
+          "version" = "StockItem"."version" + 1
+    RETURNING "available", "reserved", "version"`;
+  const { version, ...stock } = row!;
+  await appendToOutbox(tx, StockChanged(productId, version, stock));
+  return stock;
 }
 
 /**
