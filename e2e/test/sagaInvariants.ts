@@ -12,7 +12,7 @@ export class SagaLedgers {
   readonly inventory: pg.Pool;
   readonly payments: pg.Pool;
 
-  constructor(stack: InProcessStack) {
+  constructor(stack: Pick<InProcessStack, 'databaseUrls'>) {
     this.orders = new pg.Pool({ connectionString: stack.databaseUrls.orders, max: 3 });
     this.inventory = new pg.Pool({ connectionString: stack.databaseUrls.inventory, max: 3 });
     this.payments = new pg.Pool({ connectionString: stack.databaseUrls.payments, max: 3 });
@@ -78,8 +78,9 @@ export class SagaLedgers {
    *   CAPTURED for its total; a rejected order holds no reservation (RESERVED/COMMITTED) and no
    *   payment (AUTHORIZED/CAPTURED); a cancelled order's units are RETURNED and its payment REFUNDED;
    * - per account: nothing left held, and spent grew by exactly the confirmed orders' totals.
+   * `restocked`: units added per product since `before` (by restocks the test made).
    */
-  async violations(before: LedgerSnapshot): Promise<string[]> {
+  async violations(before: LedgerSnapshot, options: { restocked?: ReadonlyMap<string, number> } = {}): Promise<string[]> {
     const problems: string[] = [];
     const [orders, now, reservations, payments, sagas] = await Promise.all([
       this.sagaOrders(),
@@ -123,7 +124,7 @@ export class SagaLedgers {
 
     for (const [productId, was] of before.stock) {
       const is = now.stock.get(productId)!;
-      const initial = was.available + was.reserved + was.sold;
+      const initial = was.available + was.reserved + was.sold + (options.restocked?.get(productId) ?? 0);
       if (is.reserved !== 0) problems.push(`product ${productId}: ${is.reserved} units still reserved`);
       if (is.available + is.reserved + is.sold !== initial) problems.push(`product ${productId}: ${JSON.stringify(is)} no longer adds up to ${initial}`);
       const sold = is.sold - was.sold;
