@@ -36,7 +36,7 @@ const silent = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 /** The tables every Mercado service has (as in its migration), plus a small aggregate and its replica. */
 const producerSchema = `
   CREATE TABLE "OutboxEvent" ("position" BIGSERIAL PRIMARY KEY, "id" UUID NOT NULL, "type" TEXT NOT NULL, "source" TEXT NOT NULL,
-    "aggregateId" TEXT NOT NULL, "version" INTEGER NOT NULL, "occurredAt" TIMESTAMPTZ(3) NOT NULL, "payload" JSONB NOT NULL);
+    "aggregateId" TEXT NOT NULL, "version" INTEGER NOT NULL, "occurredAt" TIMESTAMPTZ(3) NOT NULL, "payload" JSONB NOT NULL, "traceparent" TEXT);
   CREATE TABLE "Item" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "priceCents" INTEGER NOT NULL, "version" INTEGER NOT NULL);`;
 const consumerSchema = `
   CREATE TABLE "InboxEvent" ("id" UUID PRIMARY KEY, "type" TEXT NOT NULL, "receivedAt" TIMESTAMPTZ(3) NOT NULL);

@@ -1,6 +1,8 @@
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
+import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
+import { contextFromHeaders, inSpan, SpanKind, SpanStatusCode, tracer, tracingActive } from '@mercado/telemetry';
 import { z } from 'zod';
 import type { AmqpConnectionManager } from './connection.ts';
 import { envelopeSchema, type IntegrationEvent } from './envelope.ts';
@@ -154,6 +156,12 @@ export class EventConsumer<Tx extends InboxTransaction> {
     await this.channel.consume(queue, (msg) => this.enqueue(msg), { prefetch: this.opts.prefetch ?? DEFAULT_PREFETCH });
   }
 
+  /** Messages waiting in this consumer's parking lot (for /metrics). */
+  async parkedCount(): Promise<number> {
+    if (!this.channel) return 0;
+    return (await this.channel.checkQueue(this.opts.names.parkingLot(this.opts.consumer))).messageCount;
+  }
+
   /** Whether deliveries are flowing: connected, and the consumer attached on the current channel. */
   get attached(): boolean {
     return this.attachedOn !== undefined;
@@ -207,10 +215,22 @@ export class EventConsumer<Tx extends InboxTransaction> {
       }
     }
     let fresh: boolean[] | undefined;
+    // One span per event, each continuing its producer's trace; the batch's transaction links them all.
+    const spans = tracingActive() ? ready.map((routed) => this.processSpan(routed.msg)) : undefined;
     try {
-      if (ready.length > 0) fresh = await this.opts.transaction((tx) => applyInTransaction(ready, tx));
+      if (ready.length > 0) {
+        const links = spans?.map((span) => ({ context: trace.setSpan(ROOT_CONTEXT, span) }));
+        fresh = await inSpan('events apply', { attributes: { 'messaging.batch.message_count': ready.length }, ...(links ? { links } : {}) }, () =>
+          this.opts.transaction((tx) => applyInTransaction(ready, tx)),
+        );
+      }
     } catch {
       alone.push(...ready); // someone in the batch failed: find out who, one by one
+    } finally {
+      for (const span of spans ?? []) {
+        if (!fresh) span.setStatus({ code: SpanStatusCode.ERROR, message: 'the batch failed; applied one by one' });
+        span.end();
+      }
     }
     if (fresh) {
       ready.forEach(({ event }, i) => fresh![i] && this.countApplied(event));
@@ -243,7 +263,7 @@ export class EventConsumer<Tx extends InboxTransaction> {
   private route(msg: ConsumeMessage): { event: IntegrationEvent; handler: Handler<Tx> } {
     const event = this.parseEnvelope(msg);
     // Redriven messages arrive through the default exchange and say where they were headed.
-    const routingKey = String(msg.properties.headers?.['x-original-routing-key'] ?? msg.fields.routingKey);
+    const routingKey = routingKeyOfDelivery(msg);
     const handler = this.opts.handlers[routingKey];
     if (!handler) throw new PoisonMessageError(`no handler for routing key ${routingKey}`);
     return { event, handler };
@@ -280,7 +300,9 @@ export class EventConsumer<Tx extends InboxTransaction> {
     const deliveries = Number(msg.properties.headers?.['x-delivery-count'] ?? 0) + 1;
     try {
       const routed = { ...delivery, ...this.route(msg) };
-      const [fresh] = await this.opts.transaction((tx) => applyInTransaction([routed], tx));
+      const [fresh] = await inSpan(`${routingKeyOfDelivery(msg)} process`, { kind: SpanKind.CONSUMER, parent: contextFromHeaders(msg.properties.headers), attributes: messagingAttributes(msg) }, () =>
+        this.opts.transaction((tx) => applyInTransaction([routed], tx)),
+      );
       if (fresh) this.countApplied(routed.event);
       this.settle(generation, () => this.channel!.ack(msg));
     } catch (err) {
@@ -293,6 +315,11 @@ export class EventConsumer<Tx extends InboxTransaction> {
         this.settle(generation, () => this.channel!.nack(msg, false, true));
       }
     }
+  }
+
+  /** A consumer span for one delivery, continuing the trace the message's headers carry. */
+  private processSpan(msg: ConsumeMessage): Span {
+    return tracer.startSpan(`${routingKeyOfDelivery(msg)} process`, { kind: SpanKind.CONSUMER, attributes: messagingAttributes(msg) }, contextFromHeaders(msg.properties.headers));
   }
 
   private parseEnvelope(msg: ConsumeMessage): IntegrationEvent {
@@ -369,4 +396,16 @@ async function applyInTransaction<Tx extends InboxTransaction>(items: Array<Rout
 
 function errorText(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 500);
+}
+
+/** Where a delivery was headed (a redriven one says so in a header). */
+const routingKeyOfDelivery = (msg: ConsumeMessage) => String(msg.properties.headers?.['x-original-routing-key'] ?? msg.fields.routingKey);
+
+function messagingAttributes(msg: ConsumeMessage): Record<string, string> {
+  return {
+    'messaging.system': 'rabbitmq',
+    'messaging.operation.type': 'process',
+    'messaging.rabbitmq.destination.routing_key': routingKeyOfDelivery(msg),
+    'messaging.message.id': String(msg.properties.messageId ?? ''),
+  };
 }

@@ -3,6 +3,7 @@ import { connectToBroker } from './connection.ts';
 import { EventConsumer, type Handler, type InboxTransaction } from './consumer.ts';
 import type { IntegrationEvent } from './envelope.ts';
 import { appendToOutbox, type SqlTransaction } from './outbox.ts';
+import { reportOutbox, reportParkingLot } from './metrics.ts';
 import { OutboxRelay } from './relay.ts';
 import { topologyNames } from './topology.ts';
 
@@ -115,9 +116,12 @@ export async function startEventWorkers<TDb>(
     });
     await consumer.start(startOptions);
   }
+  const unreport: Array<() => void> = [];
+  if (consumer) unreport.push(reportParkingLot(service.name, () => consumer!.parkedCount()));
   if (events.produces) {
-    relay = new OutboxRelay({ databaseUrl: config.databaseUrl, connection, names, logger: config.logger });
+    relay = new OutboxRelay({ databaseUrl: config.databaseUrl, connection, names, logger: config.logger, service: service.name });
     await relay.start(startOptions);
+    unreport.push(reportOutbox(service.name, () => relay!.backlog()));
   }
   let consuming: Promise<void> | undefined;
   let relaying: Promise<void> | undefined;
@@ -130,6 +134,7 @@ export async function startEventWorkers<TDb>(
     stopConsuming,
     stopRelay,
     async close() {
+      for (const stop of unreport) stop();
       await stopRelay();
       await stopConsuming();
       await connection.close();

@@ -25,7 +25,7 @@ export async function createEventDatabases() {
   await producer.query(`
     CREATE TABLE "OutboxEvent" ("position" BIGSERIAL PRIMARY KEY, "id" UUID NOT NULL, "type" TEXT NOT NULL,
       "source" TEXT NOT NULL, "aggregateId" TEXT NOT NULL, "version" INTEGER NOT NULL, "occurredAt" TIMESTAMPTZ NOT NULL,
-      "payload" JSONB NOT NULL);
+      "payload" JSONB NOT NULL, "traceparent" TEXT);
     CREATE TABLE "Item" ("id" TEXT PRIMARY KEY, "value" INTEGER NOT NULL, "version" INTEGER NOT NULL);`);
   await consumer.query(`
     CREATE TABLE "InboxEvent" ("id" UUID PRIMARY KEY, "type" TEXT NOT NULL, "receivedAt" TIMESTAMPTZ NOT NULL);

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { contextFromHeaders, SpanKind, SpanStatusCode, tracer, tracingActive, workContext } from '@mercado/telemetry';
+import { context as otelContext, trace } from '@opentelemetry/api';
 
 /** A request that must be refused before GraphQL runs (bad auth, too large, ...). */
 export class HttpError extends Error {
@@ -138,6 +140,30 @@ export interface ListeningServer {
   inFlight(): number;
 }
 
+/** Probes and scrapes are not worth a trace each. */
+const untracedPaths = new Set(['/health', '/ready', '/metrics']);
+
+/**
+ * A server span per request (OpenTelemetry's HTTP conventions), continuing the caller's trace
+ * when it sent a valid `traceparent` (a malformed one starts a new trace), around the handler.
+ */
+function serveTraced(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0]!;
+  if (untracedPaths.has(path)) return void handler(req, res);
+  const parent = contextFromHeaders(req.headers);
+  const span = tracer.startSpan(
+    `${req.method} ${path}`,
+    { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path } },
+    parent,
+  );
+  res.once('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  otelContext.with(trace.setSpan(parent, span), () => void handler(req, res));
+}
+
 /** Starts listening; resolves with the server and its URL once bound. */
 export async function listen(
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
@@ -162,7 +188,8 @@ export async function listen(
       res.once('close', () => inFlight--);
       // Draining: this response ends its connection, so the client opens its next one elsewhere.
       if (closing) res.setHeader('connection', 'close');
-      void handler(req, res);
+      // Each request runs with a work context of its own: the request id, once known, goes on every log line.
+      workContext.run({}, () => (tracingActive() ? serveTraced(handler, req, res) : void handler(req, res)));
     },
   );
   await new Promise<void>((resolve, reject) => {

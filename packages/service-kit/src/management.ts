@@ -1,4 +1,4 @@
-import { register as metricsRegistry } from 'prom-client';
+import { collectDefaultMetrics, register as metricsRegistry } from 'prom-client';
 import { listen, sendJson, type ListeningServer, type RouteHandler } from './httpServer.ts';
 import type { Readiness } from './readiness.ts';
 
@@ -7,7 +7,14 @@ import type { Readiness } from './readiness.ts';
  * that the figures are not open to whoever reaches the public port (a scraper or a probe inside
  * the cluster reaches it; an Ingress and a NetworkPolicy keep everyone else out).
  */
+let defaultMetrics = false;
+
 export async function startManagementServer(opts: { name: string; port: number; host?: string; readiness: Readiness }): Promise<ListeningServer> {
+  // The process's own figures (CPU, memory, event loop lag, GC), once per process.
+  if (!defaultMetrics) {
+    collectDefaultMetrics();
+    defaultMetrics = true;
+  }
   const routes: Record<string, RouteHandler> = {
     'GET /metrics': async (_req, res) => {
       res.writeHead(200, { 'content-type': metricsRegistry.contentType });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Redis } from 'ioredis';
 import { applyMigrations } from '@mercado/db';
 import { startEventWorkers } from '@mercado/event-bus';
+import { startTelemetry } from '@mercado/telemetry';
 import { brokerEnvironment, commonEnvironment, parseEnvironment, sagaEnvironment, serviceEnvironment } from './environment.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startManagementServer } from './management.ts';
@@ -74,6 +75,8 @@ function exitWith(name: string, message: string, code: number): never {
  * background, and /ready names them while they are down.
  */
 async function serve(service: ServiceModule, env: Record<string, any>, logger: Logger): Promise<void> {
+  // First, so that everything after it is traced (when OTEL_* asks for traces).
+  const telemetry = await startTelemetry(service.name);
   const readiness = new Readiness({ starting: true });
   const db = service.createDb(env.DATABASE_URL);
   readiness.add('database', async () => {
@@ -127,6 +130,7 @@ async function serve(service: ServiceModule, env: Record<string, any>, logger: L
             redisProbe?.disconnect();
             await management.close(1_000);
             await db.$disconnect();
+            await telemetry?.shutdown();
           },
         },
       ],

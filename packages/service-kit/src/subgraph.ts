@@ -8,6 +8,8 @@ import { createHttpHandler, HttpError, listen, sendJson, type ListenOptions, typ
 import { INTERNAL_CONTEXT_HEADER, verifyInternalContext, type InternalContext } from './internalContext.ts';
 import type { Logger } from './logger.ts';
 import type { Readiness } from './readiness.ts';
+import { graphqlObservability } from './graphqlObservability.ts';
+import { workContext } from '@mercado/telemetry';
 
 export interface SubgraphDefinition<TContext extends BaseContext> {
   name: string;
@@ -62,7 +64,7 @@ export async function startSubgraph<TContext extends BaseContext>(
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors(runtime.logger),
     // No Apollo Studio here: inline tracing would only cost time per request.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), graphqlObservability(def.name, runtime.logger)],
     logger: runtime.logger,
     // The process's lifecycle stops the server in order (runService); Apollo's own handler would
     // stop it at the first signal and then raise the signal again.
@@ -86,6 +88,9 @@ export async function startSubgraph<TContext extends BaseContext>(
       } catch {
         throw new HttpError(401, 'UNAUTHENTICATED', 'This service only answers requests signed by the Mercado gateway');
       }
+      // Log lines written while serving it carry the client request's id.
+      const work = workContext.getStore();
+      if (work) work.requestId = internal.requestId;
       return def.context(internal);
     },
     onUnexpectedError: (error) => runtime.logger.error({ err: error }, 'request failed'),

@@ -1,0 +1,135 @@
+/**
+ * Traces, metrics and logs of the system running as it runs in production (each service its own
+ * compiled process, OTEL_* variables pointing at a collector: here an OTLP/JSON endpoint of the
+ * test's own, test/support/otlpReceiver.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrapReadModels, declareBroker, dropStack, prepareDatabases, startSystem, type RunningSystem } from '@mercado/bring-up';
+import { seedProducts } from '@mercado/dev-seed';
+import { gatewayHeaders, testInternalSecret } from '@mercado/service-kit/testing';
+import { allPorts, stackFromEnvironment, type Stack } from '@mercado/system';
+import { OtlpReceiver, type ReceivedSpan } from './support/otlpReceiver.ts';
+
+const SERVER = 2;
+const PRODUCER = 4;
+const CONSUMER = 5;
+const admin = { id: '00000000-0000-4000-8000-0000000000ad', role: 'admin' as const };
+
+let stack: Stack;
+let system: RunningSystem;
+const receiver = new OtlpReceiver();
+const lines: Record<string, string[]> = {};
+
+async function freshStack(): Promise<Stack> {
+  const portFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const stack = stackFromEnvironment({ ...process.env, STACK_NAME: `tracing${randomBytes(4).toString('hex')}`, PORT_OFFSET: String(10_050 + 100 * Math.floor(Math.random() * 250)) });
+    if ((await Promise.all(allPorts(stack).map(portFree))).every(Boolean)) return stack;
+  }
+  throw new Error('no free range of ports');
+}
+
+beforeAll(async () => {
+  stack = await freshStack();
+  await receiver.start();
+  await prepareDatabases(stack);
+  await declareBroker(stack);
+  await bootstrapReadModels(stack);
+  system = await startSystem({
+    stack,
+    secret: testInternalSecret,
+    env: { ...receiver.environment(), LOG_LEVEL: 'debug' },
+    onLine: (label, line) => (lines[label] ??= []).push(line),
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await system?.stop();
+  await receiver.close();
+  if (stack) await dropStack(stack);
+}, 120_000);
+
+const service = (name: string) => system.services.find((p) => p.name === name)!;
+
+/** An admin's price change sent straight to catalog, as the gateway would send it, with a traceparent of ours. */
+async function changePrice(traceparent: string, operationName = 'ChangePrice') {
+  const res = await fetch(service('catalog').url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', traceparent, ...(await gatewayHeaders(admin)) },
+    body: JSON.stringify({
+      query: `mutation ${operationName}($id: ID!, $cents: Int!) { updateProductPrice(id: $id, priceCents: $cents) { priceCents } }`,
+      variables: { id: seedProducts[3]!.id, cents: 1_000 + Math.floor(Math.random() * 50_000) },
+    }),
+  });
+  return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: unknown[] } };
+}
+
+const metrics = async (name: string) => (await fetch(`${service(name).managementUrl}/metrics`)).text();
+const sample = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}()[\]."=]/g, '\\$&')} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+describe('traces, metrics and logs across processes', () => {
+  it("continues a caller's trace through catalog, its SQL, the outbox relay, the broker and every consumer", async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const callerSpanId = randomBytes(8).toString('hex');
+    expect(await changePrice(`00-${traceId}-${callerSpanId}-01`)).toMatchObject({ status: 200, body: { data: { updateProductPrice: {} } } });
+
+    const consumers = ['inventory', 'orders', 'reviews'];
+    const publish = (spans: ReceivedSpan[]) => spans.find((s) => s.traceId === traceId && s.name === 'catalog.ProductPriceChanged publish');
+    await receiver.until('every consumer span of the price change', (spans) => {
+      const published = publish(spans);
+      return Boolean(published) && consumers.every((c) => spans.some((s) => s.service === c && s.name === 'catalog.ProductPriceChanged process' && s.traceId === traceId));
+    });
+    const trace = receiver.inTrace(traceId);
+    const server = trace.find((s) => s.service === 'catalog' && s.kind === SERVER)!;
+    expect(server).toMatchObject({ name: 'POST /graphql', parentSpanId: callerSpanId, attributes: { 'graphql.operation.name': 'ChangePrice', 'http.response.status_code': 200 } });
+    // SQL, from Prisma's own instrumentation, inside the request.
+    expect(trace.filter((s) => s.service === 'catalog' && s.name.startsWith('prisma:')).length).toBeGreaterThan(0);
+    const published = publish(trace)!;
+    expect(published).toMatchObject({ service: 'catalog', kind: PRODUCER, attributes: { 'messaging.system': 'rabbitmq' } });
+    for (const consumer of consumers) {
+      expect(trace.find((s) => s.service === consumer && s.name === 'catalog.ProductPriceChanged process'), consumer).toMatchObject({ kind: CONSUMER, parentSpanId: published.spanId });
+    }
+  });
+
+  it('writes the trace and request ids on the log lines of a request', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    await changePrice(`00-${traceId}-${randomBytes(8).toString('hex')}-01`, 'LoggedChange');
+    const line = () => (lines.catalog ?? []).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.trace_id === traceId && l.msg === 'graphql request');
+    const deadline = Date.now() + 30_000;
+    while (!line() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(line()).toMatchObject({ operation: 'LoggedChange', outcome: 'ok', request_id: 'test', span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+  });
+
+  it('starts a new trace for a malformed traceparent, and answers as usual', async () => {
+    expect((await changePrice('00-not-a-trace-at-all', 'MalformedTraceparent')).status).toBe(200);
+    await receiver.until('the request span', (spans) => spans.some((s) => s.attributes['graphql.operation.name'] === 'MalformedTraceparent'));
+    const span = receiver.spans.find((s) => s.attributes['graphql.operation.name'] === 'MalformedTraceparent')!;
+    expect(span.parentSpanId).toBe('');
+    expect(span.traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('exposes GraphQL durations, the outbox, parked messages and replication lag on the management ports, moving with traffic', async () => {
+    const requests = 'mercado_graphql_request_duration_seconds_count{service="catalog",operation="MeteredChange",outcome="ok"}';
+    const lag = 'mercado_event_replication_lag_seconds_count{consumer="orders",type="ProductPriceChanged"}';
+    const lagBefore = sample(await metrics('orders'), lag) || 0;
+    await changePrice(`00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`, 'MeteredChange');
+    await changePrice(`00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`, 'MeteredChange');
+    expect(sample(await metrics('catalog'), requests)).toBe(2);
+    const deadline = Date.now() + 30_000;
+    while (sample(await metrics('orders'), lag) < lagBefore + 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sample(await metrics('orders'), lag)).toBeGreaterThanOrEqual(lagBefore + 2);
+    const catalog = await metrics('catalog');
+    expect(sample(catalog, 'mercado_outbox_events{service="catalog"}')).toBeGreaterThanOrEqual(0);
+    expect(sample(catalog, 'mercado_outbox_oldest_event_age_seconds{service="catalog"}')).toBeGreaterThanOrEqual(0);
+    expect(sample(catalog, 'mercado_events_published_total{service="catalog"}')).toBeGreaterThan(0);
+    expect(sample(await metrics('orders'), 'mercado_event_parked_messages{consumer="orders"}')).toBe(0);
+    expect(catalog).toMatch(/^process_cpu_seconds_total /m);
+  });
+});
