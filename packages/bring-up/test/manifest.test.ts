@@ -58,7 +58,7 @@ describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(join(repositoryRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
     services: Record<string, { command: string[]; environment: Record<string, string>; healthcheck: { test: string[] }; depends_on?: Record<string, unknown>; env_file?: string[] }>;
   };
-  const backing = ['postgres', 'redis', 'rabbitmq', 'setup'];
+  const backing = ['postgres', 'redis', 'rabbitmq', 'setup', 'jaeger', 'prometheus', 'grafana'];
 
   it('runs every service of the manifest and the gateway, and nothing else', () => {
     expect(Object.keys(compose.services).filter((name) => !backing.includes(name)).sort()).toEqual([...services.map((s) => s.name), 'gateway'].sort());
@@ -81,5 +81,26 @@ describe('docker-compose.yml', () => {
       expect(gw.depends_on?.[s.name]).toEqual({ condition: 'service_healthy' });
     }
     expect(gw.healthcheck.test.join(' ')).toContain(`http://127.0.0.1:${gateway.port}/ready`);
+  });
+});
+
+describe('the observability profile', () => {
+  it("has Prometheus scrape every deployable's management port", () => {
+    const config = parse(readFileSync(join(repositoryRoot, 'observability/prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{ static_configs: Array<{ targets: string[]; labels: { deployable: string } }> }>;
+    };
+    const targets = config.scrape_configs.flatMap((c) => c.static_configs).map((c) => ({ deployable: c.labels.deployable, targets: c.targets }));
+    expect(targets.sort((a, b) => a.deployable.localeCompare(b.deployable))).toEqual(
+      [...services, gateway].map((d) => ({ deployable: d.name, targets: [`${d.name}:${d.metricsPort}`] })).sort((a, b) => a.deployable.localeCompare(b.deployable)),
+    );
+  });
+
+  it('provisions a dashboard whose every panel queries Prometheus', () => {
+    const dashboard = JSON.parse(readFileSync(join(repositoryRoot, 'observability/grafana/dashboards/mercado.json'), 'utf8')) as {
+      panels: Array<{ type: string; title: string; targets?: Array<{ expr: string }> }>;
+    };
+    const graphs = dashboard.panels.filter((p) => p.type !== 'row');
+    expect(graphs.length).toBeGreaterThan(10);
+    for (const panel of graphs) expect(panel.targets?.every((t) => /mercado_|process_/.test(t.expr)), panel.title).toBe(true);
   });
 });
