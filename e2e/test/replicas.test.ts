@@ -19,8 +19,7 @@
  * instead of closing this stack's connections: only on a machine where nothing else uses it.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,9 +28,10 @@ import { listParked, topologyNames, verifyUntilEqual } from '@mercado/event-bus'
 import { closeBrokerConnections } from '@mercado/event-bus/testing';
 import { seedId, seedProducts } from '@mercado/dev-seed';
 import { testInternalSecret } from '@mercado/service-kit/testing';
-import { allPorts, consumers, gateway, producers, services, stackFromEnvironment, type Stack } from '@mercado/system';
+import { consumers, gateway, producers, services, type Stack } from '@mercado/system';
 import { SagaLedgers, type LedgerSnapshot } from './sagaInvariants.ts';
 import { Cluster } from './support/cluster.ts';
+import { freshStack } from './support/freshStack.ts';
 
 const seed = Number(process.env.MERCADO_TEST_SEED ?? Date.now() % 1_000_000_000);
 const restartBroker = process.env.MERCADO_TEST_BROKER_RESTART === '1';
@@ -50,23 +50,6 @@ const random = seeded(seed);
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A stack of its own, on ports nothing listens on (room for four replicas of everything). */
-async function freshStack(): Promise<Stack> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const stack = stackFromEnvironment({ ...process.env, STACK_NAME: `replicas${randomBytes(4).toString('hex')}`, PORT_OFFSET: String(10_000 + 100 * Math.floor(Math.random() * 250)) });
-    const free = await Promise.all(allPorts(stack, 4).map(portFree));
-    if (free.every(Boolean)) return stack;
-  }
-  throw new Error('no free range of ports for the replica test');
-}
 
 type Phase = 'steady' | 'kills' | 'rolling' | 'after';
 type Auth = Record<string, string>;
@@ -157,7 +140,7 @@ const users: Record<string, Auth> = {};
 
 beforeAll(async () => {
   console.log(`replica test: MERCADO_TEST_SEED=${seed}${restartBroker ? ' MERCADO_TEST_BROKER_RESTART=1' : ''}`);
-  stack = await freshStack();
+  stack = await freshStack('replicas', 4);
   await prepareDatabases(stack);
   await declareBroker(stack);
   await bootstrapReadModels(stack);

@@ -4,12 +4,12 @@
  * test's own, test/support/otlpReceiver.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapReadModels, declareBroker, dropStack, prepareDatabases, startSystem, type RunningSystem } from '@mercado/bring-up';
 import { seedProducts } from '@mercado/dev-seed';
 import { gatewayHeaders, testInternalSecret } from '@mercado/service-kit/testing';
-import { allPorts, stackFromEnvironment, type Stack } from '@mercado/system';
+import type { Stack } from '@mercado/system';
+import { freshStack } from './support/freshStack.ts';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlpReceiver.ts';
 
 const SERVER = 2;
@@ -22,22 +22,9 @@ let system: RunningSystem;
 const receiver = new OtlpReceiver();
 const lines: Record<string, string[]> = {};
 
-async function freshStack(): Promise<Stack> {
-  const portFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const stack = stackFromEnvironment({ ...process.env, STACK_NAME: `tracing${randomBytes(4).toString('hex')}`, PORT_OFFSET: String(10_050 + 100 * Math.floor(Math.random() * 250)) });
-    if ((await Promise.all(allPorts(stack).map(portFree))).every(Boolean)) return stack;
-  }
-  throw new Error('no free range of ports');
-}
 
 beforeAll(async () => {
-  stack = await freshStack();
+  stack = await freshStack('tracing', 1);
   await receiver.start();
   await prepareDatabases(stack);
   await declareBroker(stack);
