@@ -31,3 +31,4 @@ export {
 } from './serviceEvents.ts';
 export { verifyReadModel, verifyUntilEqual, type EventfulService, type ReadModelReport, type VerifyOptions } from './readModelCheck.ts';
 export { rebuildReadModel, type RebuildOptions } from './rebuild.ts';
+export { LiveEvents, type LiveListener } from './liveEvents.ts';
