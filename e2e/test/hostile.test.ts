@@ -236,6 +236,6 @@ describe('hostile requests', () => {
   it('reports itself ready with every subgraph up', async () => {
     const res = await fetch(`${production.baseUrl}/ready`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ready', subgraphs: Object.fromEntries(services.map((s) => [s.name, 'up'])) });
+    expect(await res.json()).toEqual({ status: 'ready', checks: Object.fromEntries(services.map((s) => [s.name, 'up'])) });
   });
 });

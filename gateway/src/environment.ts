@@ -5,6 +5,7 @@ import { developmentCorsOrigins } from './httpSecurity.ts';
 import { defaultOperationLimits, defaultRequestLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { subgraphs } from './subgraphs.ts';
+import { gateway } from '@mercado/system';
 import { trustedDocumentsPath } from './trustedDocuments.ts';
 
 const urlOverrides = Object.fromEntries(
@@ -15,7 +16,9 @@ const positive = (fallback: number) => z.coerce.number().int().positive().defaul
 
 export const gatewayEnvironment = {
   ...commonEnvironment,
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  PORT: z.coerce.number().int().min(0).max(65535).default(gateway.port),
+  /** Prometheus /metrics, /health and /ready, off the public port (docs/observability.md). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(gateway.metricsPort),
   /** Any composed supergraph; subgraph URLs come from the file unless overridden below. */
   SUPERGRAPH_PATH: z.string().default(fileURLToPath(new URL('../supergraph.graphql', import.meta.url))),
   ACCOUNTS_JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),

@@ -9,7 +9,7 @@ import { developmentInternalTokenSecret } from '@mercado/service-kit';
 import { subgraphs } from './subgraphs.ts';
 
 /**
- * The gateway over stand-in subgraphs: one that answers /health and nothing else promptly, one
+ * The gateway over stand-in subgraphs: one that answers /health and /ready and nothing else promptly, one
  * that never answers GraphQL, and a port where nothing listens. What the real subgraphs do
  * through the gateway is tested end to end in e2e.
  */
@@ -20,9 +20,10 @@ let healthyUrl: string;
 let gateway: RunningService;
 
 function standIn(): Promise<Server> {
-  // /health answers; GraphQL requests are left hanging, as a stuck subgraph would.
+  // /health and /ready answer; GraphQL requests are left hanging, as a stuck subgraph would.
   const server = createServer((req, res) => {
     if (req.url === '/health') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    if (req.url === '/ready') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready","checks":{}}');
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
@@ -71,7 +72,7 @@ describe('gateway', () => {
     expect(await (await fetch(`${gateway.baseUrl}/health`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${gateway.baseUrl}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', subgraphs: Object.fromEntries(subgraphs.map(({ name }) => [name, 'up'])) });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: Object.fromEntries(subgraphs.map(({ name }) => [name, 'up'])) });
   });
 
   it('is not ready while a subgraph is down, and names it without its address', async () => {
@@ -80,7 +81,7 @@ describe('gateway', () => {
       const res = await fetch(`${degraded.baseUrl}/ready`);
       const text = await res.text();
       expect(res.status).toBe(503);
-      expect(JSON.parse(text)).toMatchObject({ status: 'unavailable', down: ['reviews'], subgraphs: { reviews: 'down', catalog: 'up' } });
+      expect(JSON.parse(text)).toMatchObject({ status: 'unavailable', down: ['reviews'], checks: { reviews: 'down', catalog: 'up' } });
       expect(text).not.toMatch(/127\.0\.0\.1|http/);
       expect((await fetch(`${degraded.baseUrl}/health`)).status).toBe(200);
     } finally {

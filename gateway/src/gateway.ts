@@ -11,9 +11,11 @@ import {
   maskUnexpectedErrors,
   sendJson,
   type Logger,
+  type Readiness,
   type RunningService,
   type Viewer,
 } from '@mercado/service-kit';
+import { workContext } from '@mercado/telemetry';
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
@@ -23,7 +25,8 @@ import { createQueueDashboard, type QueueDashboardOptions } from './queueDashboa
 import { createRateLimiter, type RateLimitOptions } from './rateLimit.ts';
 import { internalTokenSigner, sharedInternalTokens } from './internalToken.ts';
 import { pinSupergraphNames } from './oneByteNames.ts';
-import { readinessRoute } from './readiness.ts';
+import { gatewayReadiness, subgraphReady } from './readiness.ts';
+import { countRefusal, gatewayObservability, type OperationTrace } from './observability.ts';
 import { SubgraphDataSource } from './subgraphDataSource.ts';
 import { subgraphFetcher } from './subgraphFetcher.ts';
 import { trustedDocumentsGuard, trustedDocumentsStore, type TrustedDocuments } from './trustedDocuments.ts';
@@ -31,7 +34,7 @@ import { trustedDocumentsGuard, trustedDocumentsStore, type TrustedDocuments } f
 /** Carries the client request's id to the subgraphs when identity tokens are shared. */
 const REQUEST_ID_HEADER = 'x-request-id';
 
-export interface GatewayContext {
+export interface GatewayContext extends OperationTrace {
   viewer: Viewer | null;
   requestId: string;
   /** The identity token for every subgraph fetch of the request: signed for it, or shared by its identity (dedupeSubgraphFetches). */
@@ -68,7 +71,7 @@ export interface GatewayOptions {
    * request id travels in `x-request-id` instead of inside the token. Mutations are never shared.
    */
   dedupeSubgraphFetches?: boolean;
-  /** How long /ready waits for each subgraph's /health; default 2 s. */
+  /** How long /ready waits for each subgraph's /ready; default 2 s. */
   readinessTimeoutMs?: number;
   /** Browser origins allowed to call the gateway; default: `developmentCorsOrigins`, none in production. */
   corsOrigins?: readonly string[];
@@ -81,8 +84,13 @@ export interface GatewayOptions {
   host?: string;
 }
 
+export interface RunningGateway extends RunningService {
+  /** What /ready answers (also on the management port); marked draining when shutdown begins. */
+  readiness: Readiness;
+}
+
 /** Starts the gateway: verifies the caller, plans over the supergraph, signs subgraph calls. */
-export async function startGateway(opts: GatewayOptions): Promise<RunningService> {
+export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   assertProductionSecret(opts.production, opts.internalTokenSecret);
   if (opts.production && !opts.trustedDocuments) throw new Error('a production gateway needs its trusted documents');
   const limits = { ...defaultOperationLimits, ...opts.limits };
@@ -93,14 +101,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   pinSupergraphNames(opts.supergraphSdl);
 
   // Filled in as the supergraph is loaded: what /ready checks, and what the executor fetches with.
-  const subgraphUrls = new Map<string, string>();
+  const readiness = gatewayReadiness(opts.readinessTimeoutMs ?? defaultRequestLimits.readinessTimeoutMs);
   const dataSources = new Map<string, RemoteGraphQLDataSource<GatewayContext>>();
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     logger: opts.logger,
     buildService: ({ name, url }) => {
       const subgraphUrl = opts.subgraphUrls?.[name] ?? url!;
-      subgraphUrls.set(name, subgraphUrl);
+      readiness.add(name, subgraphReady(subgraphUrl));
       const dataSource = new SubgraphDataSource<GatewayContext>({
         url: subgraphUrl,
         fetcher: subgraphFetcher(name, subgraphTimeoutMs, dedupe ? { dedupe: { ignoreHeader: REQUEST_ID_HEADER } } : {}),
@@ -137,12 +145,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     // Production: hashes are looked up in the trusted documents and nothing can be registered.
     persistedQueries: opts.production ? trustedDocumentsStore(opts.trustedDocuments!) : {},
     plugins: [
+      gatewayObservability<GatewayContext>(opts.logger),
       opts.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
     ],
   });
   await apollo.start();
+  readiness.markStarted();
 
   const rateLimiter = opts.rateLimit ? await createRateLimiter(opts.rateLimit, opts.logger) : undefined;
   const authenticate = createAuthenticator(opts.auth);
@@ -154,16 +164,20 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     beforeGraphQL: opts.production ? trustedDocumentsGuard(opts.trustedDocuments!) : undefined,
     routes: {
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
-      'GET /ready': readinessRoute(subgraphUrls, opts.readinessTimeoutMs ?? defaultRequestLimits.readinessTimeoutMs),
+      'GET /ready': readiness.route(),
     },
     context: async (req) => {
       const viewer = await authenticateAndLimit(req);
       const header = req.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
+      // Every log line written for this request carries its id (logCorrelation).
+      const work = workContext.getStore();
+      if (work) work.requestId = requestId;
       const internalToken = Promise.resolve(dedupe ? sharedInternalToken(viewer) : signInternalToken({ viewer, requestId }));
       return { viewer, requestId, internalToken };
     },
     onUnexpectedError: (error) => opts.logger.error({ err: error }, 'request failed'),
+    onRefused: (error) => countRefusal(error.code),
   });
 
   /**
@@ -205,7 +219,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   let server: Awaited<ReturnType<typeof listen>>;
   try {
     server = await listen(async (req, res) => {
-      if (applyHttpSecurity(req, res)) return;
+      if (applyHttpSecurity(req, res)) {
+        if (res.statusCode === 403) countRefusal('ORIGIN_NOT_ALLOWED');
+        return;
+      }
       if (dashboard?.handles(req)) return dashboard.handle(req, res);
       await handler(req, res);
     }, opts.port, opts.host);
@@ -216,6 +233,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   return {
     url: `${server.url}/graphql`,
     baseUrl: server.url,
+    readiness,
     close: async () => {
       await server.close();
       await stop();
