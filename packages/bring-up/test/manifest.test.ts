@@ -66,7 +66,8 @@ describe('docker-compose.yml', () => {
 
   it.each(services.map((s) => [s.name, s] as const))('runs %s compiled, on its ports and database, ready when /ready says so', (name, declared) => {
     const service = compose.services[name]!;
-    expect(service.command).toEqual(['node', `subgraphs/${name}/dist/main.js`]);
+    // The image's entry point (deploy/image/mercado) starts a deployable by name.
+    expect(service.command).toEqual([name]);
     expect(service.environment).toMatchObject({ PORT: String(declared.port), METRICS_PORT: String(declared.metricsPort) });
     expect(service.environment.DATABASE_URL).toMatch(new RegExp(`/mercado_${name}$`));
     expect(service.healthcheck.test.join(' ')).toContain(`http://127.0.0.1:${declared.metricsPort}/ready`);

@@ -1,0 +1,95 @@
+/**
+ * The image, read as a reviewer would: what the runtime stage runs as, what it holds, how it
+ * starts each deployable. No Docker engine runs here, so the runtime stage's contents are the
+ * traced files it copies (packages/build/src/stage.ts), measured and checked.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { traceStage } from '../../packages/build/src/stage.ts';
+import { entryPointOf, gateway, runtimeOf, services } from '@mercado/system';
+import { deployDir, staleFiles } from '../src/generate.ts';
+
+const root = join(deployDir, '..');
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+const stages = dockerfile.split(/^FROM /m).slice(1).map((text) => ({ from: text.split('\n')[0]!, text }));
+const runtime = stages.find((s) => /\bAS runtime\b/.test(s.from))!;
+
+describe('the Dockerfile', () => {
+  it('builds in one stage and runs from another on Node 24', () => {
+    expect(stages.map((s) => s.from.split(' AS ')[1])).toEqual(['build', 'runtime']);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
+  });
+
+  it('runs as an unprivileged numeric user, with a health check and the entry point by name', () => {
+    const user = runtime.text.match(/^USER (\d+)(?::(\d+))?$/m);
+    expect(user, 'USER <uid>:<gid> in the runtime stage').not.toBeNull();
+    expect(Number(user![1])).toBeGreaterThan(0);
+    expect(runtime.text).toMatch(/^HEALTHCHECK .*\n?.*\/ready/m);
+    expect(runtime.text).toMatch(/^ENTRYPOINT \["\/app\/bin\/mercado"\]$/m);
+  });
+
+  it('copies only the traced stage into the runtime image, and installs nothing there', () => {
+    const copies = runtime.text.match(/^COPY .*$/gm) ?? [];
+    expect(copies).toEqual(['COPY --from=build /stage/ /app/']);
+    expect(runtime.text).not.toMatch(/^RUN /m);
+    expect(runtime.text).not.toMatch(/tsx|npm ci|npm install/);
+  });
+
+  it('keeps secrets and local builds out of the build context', () => {
+    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
+    for (const pattern of ['**/node_modules', '**/dist', '.mercado', '**/*.env', '.git']) expect(ignored).toContain(pattern);
+  });
+});
+
+describe('the entry point', () => {
+  it('is generated from the system manifest', () => {
+    expect(staleFiles()).toEqual([]);
+  });
+
+  it.each([gateway.name, ...services.map((s) => s.name)])('starts %s with its declared flags, node as PID 1', (name) => {
+    const script = readFileSync(join(deployDir, 'image/mercado'), 'utf8');
+    expect(script).toContain(`  ${name}) exec node ${runtimeOf(name).nodeFlags.join(' ')} "$root/${entryPointOf(name)}" "$@" ;;`);
+  });
+
+  it('refuses an unknown deployable, naming the known ones', () => {
+    let failure: { status: number; stderr: Buffer } | undefined;
+    try {
+      execFileSync(join(deployDir, 'image/mercado'), ['nonesuch'], { stdio: 'pipe' });
+    } catch (error) {
+      failure = error as never;
+    }
+    expect(failure?.status).toBe(2);
+    expect(String(failure?.stderr)).toContain('gateway|accounts');
+  });
+});
+
+describe("the runtime stage's files", async () => {
+  const stage = await traceStage();
+  const mb = stage.bytes / 1e6;
+  console.log(`runtime stage: ${stage.files.length} files, ${mb.toFixed(1)} MB`);
+
+  it('hold every compiled bundle and what each reads at run time', () => {
+    for (const name of [gateway.name, ...services.map((s) => s.name)]) expect(stage.files).toContain(entryPointOf(name));
+    for (const { name } of services) {
+      expect(stage.files).toContain(`subgraphs/${name}/schema.graphql`);
+      expect(stage.files.some((f) => f.startsWith(`prisma/${name}/migrations/`) && f.endsWith('/migration.sql'))).toBe(true);
+    }
+    expect(stage.files).toContain('gateway/supergraph.graphql');
+    expect(stage.files).toContain('gateway/trusted-documents.json');
+    expect(stage.files.some((f) => /query_compiler.*postgresql/.test(f)), "Prisma's query compiler").toBe(true);
+    expect(stage.files.some((f) => f.endsWith('schema_engine_bg.wasm')), "Prisma's schema engine (migrate)").toBe(true);
+  });
+
+  it('hold no TypeScript sources, no tsx and no development tool', () => {
+    const offending = stage.files.filter(
+      (f) => /\.(ts|tsx)$/.test(f) || /^node_modules\/(tsx|typescript|esbuild|@esbuild|vitest|turbo|prisma|@vercel|autocannon|@graphql-hive)\//.test(f),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('stay small', () => {
+    expect(mb).toBeLessThan(60);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * How each deployable's process runs, wherever it runs: the node flags it starts with and the
+ * memory and CPU one replica is given. Declared once here and followed by the image's entry point
+ * (`deploy/image/mercado`), docker-compose.yml, the Kubernetes manifests under `deploy/` (all
+ * three generated or checked by `npm run deploy:generate` and the `deploy` tests) and `npm start`.
+ *
+ * The figures come from `npm run memory` (docs/deployment.md#memory): resident memory of each
+ * process from its compiled bundle, at rest after readiness and a few requests.
+ */
+import { gateway, services } from './manifest.ts';
+
+export interface Runtime {
+  /** V8/Node flags on the command line, before the entry point. */
+  readonly nodeFlags: readonly string[];
+  /** Kubernetes requests and limits of one replica. */
+  readonly resources: {
+    readonly memoryRequestMiB: number;
+    readonly memoryLimitMiB: number;
+    readonly cpuRequestMillis: number;
+  };
+}
+
+/**
+ * A subgraph: small heap, small young generation (each request allocates little), and
+ * WebAssembly compiled only by the baseline compiler: Prisma's query compiler is a ~20 MB wasm
+ * module that the optimizing compiler would otherwise compile a second time in the background.
+ */
+const subgraphFlags = ['--max-semi-space-size=2', '--max-old-space-size=192', '--liftoff-only'] as const;
+
+const subgraph: Runtime = {
+  nodeFlags: subgraphFlags,
+  resources: { memoryRequestMiB: 128, memoryLimitMiB: 256, cpuRequestMillis: 100 },
+};
+
+/** The gateway plans and shapes results: it keeps the optimizing compiler and a bigger heap. */
+const gatewayRuntime: Runtime = {
+  nodeFlags: ['--max-old-space-size=384'],
+  resources: { memoryRequestMiB: 192, memoryLimitMiB: 512, cpuRequestMillis: 250 },
+};
+
+const runtimes: Record<string, Runtime> = {
+  [gateway.name]: gatewayRuntime,
+  ...Object.fromEntries(services.map((s) => [s.name, subgraph])),
+};
+
+/** The runtime of a deployable (`gateway` or a service of the manifest). */
+export function runtimeOf(name: string): Runtime {
+  const runtime = runtimes[name];
+  if (!runtime) throw new Error(`no deployable named "${name}" in the system manifest`);
+  return runtime;
+}
+
+/** Where a deployable's compiled entry point is, relative to the repository root (and to the image's /app). */
+export const entryPointOf = (name: string) => (name === gateway.name ? 'gateway/dist/main.js' : `subgraphs/${name}/dist/main.js`);
