@@ -20,7 +20,7 @@ let gateway: ChildProcess | undefined;
 
 beforeAll(async () => {
   await bundleForNode([join(gatewayDir, 'src/main.ts')], outdir);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   if (gateway?.exitCode === null) gateway.kill('SIGKILL');
@@ -66,7 +66,7 @@ describe('the compiled gateway', () => {
     });
     let output = '';
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "gateway ready" in 30 s:\n${output}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`no "gateway ready" in 120 s:\n${output}`)), 120_000);
       gateway!.once('exit', (code) => reject(new Error(`the gateway exited (${code}):\n${output}`)));
       gateway!.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
       gateway!.stdout!.on('data', (chunk: Buffer) => {
@@ -88,5 +88,5 @@ describe('the compiled gateway', () => {
     const exited = new Promise((resolve) => gateway!.once('exit', resolve));
     gateway.kill('SIGTERM');
     await exited;
-  }, 60_000);
+  }, 180_000);
 });
