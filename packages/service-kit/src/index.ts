@@ -5,6 +5,8 @@ export { maskUnexpectedErrors } from './errorMasking.ts';
 export { createHttpHandler, HttpError, listen, sendJson, type ListeningServer, type ListenOptions, type RouteHandler } from './httpServer.ts';
 export {
   INTERNAL_CONTEXT_HEADER,
+  INTERNAL_IDENTITY,
+  internalTokenSigner,
   signInternalContext,
   verifyInternalContext,
   type InternalContext,
