@@ -7,6 +7,7 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import {
   createHttpHandler,
   INTERNAL_CONTEXT_HEADER,
+  INTERNAL_IDENTITY,
   listen,
   maskUnexpectedErrors,
   sendJson,
@@ -15,7 +16,10 @@ import {
   type Viewer,
 } from '@mercado/service-kit';
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
+import { defaultDemandControl, demandControl } from './demandControl.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
+import { createHostCheck, developmentPublicHosts } from './hostCheck.ts';
+import { checkPersistedQuery, refuseNulBytes, stripQueryPlanHeaders } from './requestHygiene.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { withFastExecutor } from './executor/fastExecutor.ts';
@@ -34,6 +38,8 @@ const REQUEST_ID_HEADER = 'x-request-id';
 export interface GatewayContext {
   viewer: Viewer | null;
   requestId: string;
+  /** The client's address, forwarded with mutations (sign-in throttling in accounts). */
+  clientAddress: string;
   /** The identity token for every subgraph fetch of the request: signed for it, or shared by its identity (dedupeSubgraphFetches). */
   internalToken: Promise<string>;
 }
@@ -53,6 +59,8 @@ export interface GatewayOptions {
   trustedDocuments?: TrustedDocuments;
   /** Per-operation limits; each one missing takes its value from `defaultOperationLimits`. */
   limits?: Partial<OperationLimits>;
+  /** Demand control: size of a list without @listSize (default 10); `report` adds `extensions.cost` to responses. */
+  demandControl?: { defaultListSize?: number; report?: boolean };
   /** Largest request body accepted (413 above it); default 100 KB. */
   maxBodyBytes?: number;
   /** How long one subgraph fetch may take before its fields fail with SERVICE_UNAVAILABLE; default 10 s. */
@@ -72,6 +80,10 @@ export interface GatewayOptions {
   readinessTimeoutMs?: number;
   /** Browser origins allowed to call the gateway; default: `developmentCorsOrigins`, none in production. */
   corsOrigins?: readonly string[];
+  /** Host names the gateway answers to (DNS rebinding); default: `developmentPublicHosts`, in production none checked. */
+  publicHosts?: readonly string[];
+  /** Whether the Apollo-Query-Plan-Experimental header returns query plans; default false. */
+  exposeQueryPlans?: boolean;
   /** Requests per user (or anonymous client address) per window, counted in Redis; omitted: no limit. */
   rateLimit?: RateLimitOptions;
   /** The saga queues' dashboard at /admin/queues, for admins; omitted: no /admin routes at all. */
@@ -98,6 +110,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     logger: opts.logger,
+    // Apollo's default shows query plans to anyone sending the header outside production.
+    __exposeQueryPlanExperimental: opts.exposeQueryPlans === true,
     buildService: ({ name, url }) => {
       const subgraphUrl = opts.subgraphUrls?.[name] ?? url!;
       subgraphUrls.set(name, subgraphUrl);
@@ -109,6 +123,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
           if (!context.internalToken) return;
           request.http?.headers.set(INTERNAL_CONTEXT_HEADER, await context.internalToken);
           if (dedupe) request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
+          // Mutations only (never shared): sign-in throttling counts by client address.
+          if (/^\s*mutation\b/.test(request.query ?? '')) request.http?.headers.set(INTERNAL_IDENTITY.clientAddressHeader, context.clientAddress);
         },
       });
       dataSources.set(name, dataSource);
@@ -137,6 +153,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     // Production: hashes are looked up in the trusted documents and nothing can be registered.
     persistedQueries: opts.production ? trustedDocumentsStore(opts.trustedDocuments!) : {},
     plugins: [
+      refuseNulBytes(),
+      demandControl(opts.supergraphSdl, { maxCost: limits.maxCost, ...defaultDemandControl, ...opts.demandControl }),
       opts.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
@@ -151,7 +169,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const handler = createHttpHandler<GatewayContext>({
     apollo,
     maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
-    beforeGraphQL: opts.production ? trustedDocumentsGuard(opts.trustedDocuments!) : undefined,
+    beforeGraphQL: (request) => {
+      if (opts.production) trustedDocumentsGuard(opts.trustedDocuments!)(request);
+      checkPersistedQuery(request);
+    },
     routes: {
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
       'GET /ready': readinessRoute(subgraphUrls, opts.readinessTimeoutMs ?? defaultRequestLimits.readinessTimeoutMs),
@@ -161,7 +182,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       const header = req.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
       const internalToken = Promise.resolve(dedupe ? sharedInternalToken(viewer) : signInternalToken({ viewer, requestId }));
-      return { viewer, requestId, internalToken };
+      return { viewer, requestId, internalToken, clientAddress: req.socket.remoteAddress ?? '' };
     },
     onUnexpectedError: (error) => opts.logger.error({ err: error }, 'request failed'),
   });
@@ -193,6 +214,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       })
     : undefined;
 
+  const checkHost = createHostCheck(opts.publicHosts ?? (opts.production ? [] : developmentPublicHosts));
   const applyHttpSecurity = createHttpSecurity({
     production: opts.production,
     corsOrigins: opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins),
@@ -205,6 +227,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   let server: Awaited<ReturnType<typeof listen>>;
   try {
     server = await listen(async (req, res) => {
+      if (checkHost(req, res)) return;
+      if (!opts.exposeQueryPlans) stripQueryPlanHeaders(req);
       if (applyHttpSecurity(req, res)) return;
       if (dashboard?.handles(req)) return dashboard.handle(req, res);
       await handler(req, res);
