@@ -28,7 +28,7 @@ export interface SubgraphRuntime {
   logger: Logger;
   /** Where saga commands go (BullMQ on Redis), for services that start sagas. */
   saga?: SagaRuntime;
-  /** What `/ready` reports (the process's dependencies); without it `/ready` answers ready. */
+  /** What the management port's `/ready` reports (the process's dependencies). */
   readiness?: Readiness;
   /** Request timeouts of the HTTP server. */
   listen?: ListenOptions;
@@ -75,9 +75,9 @@ export async function startSubgraph<TContext extends BaseContext>(
   const handler = createHttpHandler({
     apollo,
     routes: {
-      // Liveness: the process serves HTTP. Readiness (its database, broker, Redis) is /ready.
+      // Liveness: the process serves HTTP. Readiness (its database, broker, Redis) is /ready on
+      // the management port only: what a service depends on is not for whoever reaches this one.
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok', service: def.name }),
-      'GET /ready': runtime.readiness ? runtime.readiness.route() : (_req, res) => sendJson(res, 200, { status: 'ready', checks: {} }),
       ...def.routes,
     },
     context: async (req) => {
