@@ -7,6 +7,7 @@ import { ApolloGateway, type RemoteGraphQLDataSource } from '@apollo/gateway';
 import {
   createHttpHandler,
   INTERNAL_CONTEXT_HEADER,
+  INTERNAL_IDENTITY,
   listen,
   maskUnexpectedErrors,
   sendJson,
@@ -17,7 +18,10 @@ import {
 } from '@mercado/service-kit';
 import { workContext } from '@mercado/telemetry';
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
+import { defaultDemandControl, demandControl } from './demandControl.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
+import { createHostCheck, developmentPublicHosts } from './hostCheck.ts';
+import { checkPersistedQuery, refuseNulBytes, stripQueryPlanHeaders } from './requestHygiene.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { withFastExecutor } from './executor/fastExecutor.ts';
@@ -37,6 +41,8 @@ const REQUEST_ID_HEADER = 'x-request-id';
 export interface GatewayContext extends OperationTrace {
   viewer: Viewer | null;
   requestId: string;
+  /** The client's address, forwarded with mutations (sign-in throttling in accounts). */
+  clientAddress: string;
   /** The identity token for every subgraph fetch of the request: signed for it, or shared by its identity (dedupeSubgraphFetches). */
   internalToken: Promise<string>;
 }
@@ -56,6 +62,8 @@ export interface GatewayOptions {
   trustedDocuments?: TrustedDocuments;
   /** Per-operation limits; each one missing takes its value from `defaultOperationLimits`. */
   limits?: Partial<OperationLimits>;
+  /** Demand control: size of a list without @listSize (default 10); `report` adds `extensions.cost` to responses. */
+  demandControl?: { defaultListSize?: number; report?: boolean };
   /** Largest request body accepted (413 above it); default 100 KB. */
   maxBodyBytes?: number;
   /** How long one subgraph fetch may take before its fields fail with SERVICE_UNAVAILABLE; default 10 s. */
@@ -75,6 +83,10 @@ export interface GatewayOptions {
   readinessTimeoutMs?: number;
   /** Browser origins allowed to call the gateway; default: `developmentCorsOrigins`, none in production. */
   corsOrigins?: readonly string[];
+  /** Host names the gateway answers to (DNS rebinding); default: `developmentPublicHosts`, in production none checked. */
+  publicHosts?: readonly string[];
+  /** Whether the Apollo-Query-Plan-Experimental header returns query plans; default false. */
+  exposeQueryPlans?: boolean;
   /** Requests per user (or anonymous client address) per window, counted in Redis; omitted: no limit. */
   rateLimit?: RateLimitOptions;
   /** The saga queues' dashboard at /admin/queues, for admins; omitted: no /admin routes at all. */
@@ -106,6 +118,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     logger: opts.logger,
+    // Apollo's default shows query plans to anyone sending the header outside production.
+    __exposeQueryPlanExperimental: opts.exposeQueryPlans === true,
     buildService: ({ name, url }) => {
       const subgraphUrl = opts.subgraphUrls?.[name] ?? url!;
       readiness.add(name, subgraphReady(subgraphUrl));
@@ -117,6 +131,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           if (!context.internalToken) return;
           request.http?.headers.set(INTERNAL_CONTEXT_HEADER, await context.internalToken);
           if (dedupe) request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
+          // Mutations only (never shared): sign-in throttling counts by client address.
+          if (/^\s*mutation\b/.test(request.query ?? '')) request.http?.headers.set(INTERNAL_IDENTITY.clientAddressHeader, context.clientAddress);
         },
       });
       dataSources.set(name, dataSource);
@@ -146,6 +162,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     persistedQueries: opts.production ? trustedDocumentsStore(opts.trustedDocuments!) : {},
     plugins: [
       gatewayObservability<GatewayContext>(opts.logger),
+      refuseNulBytes(),
+      demandControl(opts.supergraphSdl, { maxCost: limits.maxCost, ...defaultDemandControl, ...opts.demandControl }),
       opts.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
@@ -161,7 +179,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const handler = createHttpHandler<GatewayContext>({
     apollo,
     maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
-    beforeGraphQL: opts.production ? trustedDocumentsGuard(opts.trustedDocuments!) : undefined,
+    beforeGraphQL: (request) => {
+      if (opts.production) trustedDocumentsGuard(opts.trustedDocuments!)(request);
+      checkPersistedQuery(request);
+    },
     routes: {
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
       'GET /ready': readiness.route(),
@@ -174,7 +195,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       const work = workContext.getStore();
       if (work) work.requestId = requestId;
       const internalToken = Promise.resolve(dedupe ? sharedInternalToken(viewer) : signInternalToken({ viewer, requestId }));
-      return { viewer, requestId, internalToken };
+      return { viewer, requestId, internalToken, clientAddress: req.socket.remoteAddress ?? '' };
     },
     onUnexpectedError: (error) => opts.logger.error({ err: error }, 'request failed'),
     onRefused: (error) => countRefusal(error.code),
@@ -207,6 +228,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       })
     : undefined;
 
+  const checkHost = createHostCheck(opts.publicHosts ?? (opts.production ? [] : developmentPublicHosts));
   const applyHttpSecurity = createHttpSecurity({
     production: opts.production,
     corsOrigins: opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins),
@@ -219,6 +241,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   let server: Awaited<ReturnType<typeof listen>>;
   try {
     server = await listen(async (req, res) => {
+      if (checkHost(req, res)) return countRefusal('HOST_NOT_ALLOWED');
+      if (!opts.exposeQueryPlans) stripQueryPlanHeaders(req);
       if (applyHttpSecurity(req, res)) {
         if (res.statusCode === 403) countRefusal('ORIGIN_NOT_ALLOWED');
         return;

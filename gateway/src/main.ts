@@ -5,7 +5,7 @@ import { createLogger, shutdownOnSignals, startManagementServer } from '@mercado
 import { startTelemetry } from '@mercado/telemetry';
 import { servePrimaryManagement } from './management.ts';
 import { joinCluster, runPrimary } from './cluster.ts';
-import { corsOrigins, parseGatewayEnvironment, queueDashboardEnabled, subgraphUrlOverrides } from './environment.ts';
+import { corsOrigins, parseGatewayEnvironment, publicHosts, queueDashboardEnabled, subgraphUrlOverrides } from './environment.ts';
 import { loadTrustedDocuments } from './trustedDocuments.ts';
 
 const env = parseGatewayEnvironment();
@@ -44,6 +44,9 @@ if (workers > 1 && cluster.isPrimary) {
       maxDirectives: env.MAX_QUERY_DIRECTIVES,
       maxTokens: env.MAX_QUERY_TOKENS,
     },
+    demandControl: { defaultListSize: env.COST_DEFAULT_LIST_SIZE, report: env.COST_REPORT },
+    publicHosts: publicHosts(env),
+    exposeQueryPlans: env.GATEWAY_EXPOSE_QUERY_PLANS,
     maxBodyBytes: env.MAX_BODY_BYTES,
     subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
     executor: env.GATEWAY_EXECUTOR,

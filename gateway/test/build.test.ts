@@ -2,6 +2,7 @@
  * The gateway as it ships (`npm run build`, gateway/dist): the bundle starts with node alone,
  * answers GraphQL, and loads nothing it only needs in some configurations until it needs it.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,7 +62,7 @@ describe('the compiled gateway', () => {
     gateway = spawn(process.execPath, [join(outdir, 'main.js')], {
       cwd: gatewayDir,
       // gateway/dist finds ../supergraph.graphql by itself; this directory is deeper.
-      env: { ...process.env, INTERNAL_TOKEN_SECRET: 'build-test-secret-of-at-least-32-characters', SUPERGRAPH_PATH: join(gatewayDir, 'supergraph.graphql'), PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
+      env: { ...process.env, INTERNAL_TOKEN_SECRET: randomBytes(32).toString('hex'), SUPERGRAPH_PATH: join(gatewayDir, 'supergraph.graphql'), PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

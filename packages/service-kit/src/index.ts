@@ -6,6 +6,8 @@ export { boundedLabel } from './graphqlObservability.ts';
 export { createHttpHandler, HttpError, listen, sendJson, type ListeningServer, type ListenOptions, type RouteHandler } from './httpServer.ts';
 export {
   INTERNAL_CONTEXT_HEADER,
+  INTERNAL_IDENTITY,
+  internalTokenSigner,
   signInternalContext,
   verifyInternalContext,
   type InternalContext,

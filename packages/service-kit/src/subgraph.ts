@@ -5,7 +5,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import type { DocumentNode } from 'graphql';
 import { maskUnexpectedErrors } from './errorMasking.ts';
 import { createHttpHandler, HttpError, listen, sendJson, type ListenOptions, type RouteHandler } from './httpServer.ts';
-import { INTERNAL_CONTEXT_HEADER, verifyInternalContext, type InternalContext } from './internalContext.ts';
+import { INTERNAL_CONTEXT_HEADER, INTERNAL_IDENTITY, verifyInternalContext, type InternalContext } from './internalContext.ts';
 import type { Logger } from './logger.ts';
 import type { Readiness } from './readiness.ts';
 import { graphqlObservability } from './graphqlObservability.ts';
@@ -28,7 +28,7 @@ export interface SubgraphRuntime {
   logger: Logger;
   /** Where saga commands go (BullMQ on Redis), for services that start sagas. */
   saga?: SagaRuntime;
-  /** What `/ready` reports (the process's dependencies); without it `/ready` answers ready. */
+  /** What the management port's `/ready` reports (the process's dependencies). */
   readiness?: Readiness;
   /** Request timeouts of the HTTP server. */
   listen?: ListenOptions;
@@ -75,9 +75,9 @@ export async function startSubgraph<TContext extends BaseContext>(
   const handler = createHttpHandler({
     apollo,
     routes: {
-      // Liveness: the process serves HTTP. Readiness (its database, broker, Redis) is /ready.
+      // Liveness: the process serves HTTP. Readiness (its database, broker, Redis) is /ready on
+      // the management port only: what a service depends on is not for whoever reaches this one.
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok', service: def.name }),
-      'GET /ready': runtime.readiness ? runtime.readiness.route() : (_req, res) => sendJson(res, 200, { status: 'ready', checks: {} }),
       ...def.routes,
     },
     context: async (req) => {
@@ -88,6 +88,9 @@ export async function startSubgraph<TContext extends BaseContext>(
       } catch {
         throw new HttpError(401, 'UNAUTHENTICATED', 'This service only answers requests signed by the Mercado gateway');
       }
+      // Trusted only on a signed request: nobody but the gateway gets this far.
+      const address = req.headers[INTERNAL_IDENTITY.clientAddressHeader];
+      if (typeof address === 'string' && address.length <= 64) internal.clientAddress = address;
       // Log lines written while serving it carry the client request's id.
       const work = workContext.getStore();
       if (work) work.requestId = internal.requestId;
