@@ -266,6 +266,9 @@ function startMercado(name: GatewayName, port: number, { subgraphs, mercadoSubgr
       ...extraEnv,
       // Several of Mercado's gateways run side by side: each gets a free management port.
       METRICS_PORT: '0',
+      // The public benchmark's subgraphs declare no @cost/@listSize, so demand control would
+      // refuse its nested query (a load test's, not a client's).
+      ...(!mercadoSubgraphs && { MAX_QUERY_COST: String(Number.MAX_SAFE_INTEGER) }),
       SUPERGRAPH_PATH: subgraphs.supergraphPath,
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
