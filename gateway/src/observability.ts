@@ -99,10 +99,10 @@ export function inOperationTrace<T>(contextValue: OperationTrace | undefined, fn
  *   hash, whether a user is signed in; never who), children for parsing and validation, the
  *   executor adds planning and one span per subgraph fetch;
  * - the request counter and latency histogram by operation and outcome, refusals by reason;
- * - one log line per operation (debug when it went well, warn with the error codes when not),
- *   carrying the request and trace ids as every line does.
+ * - one log line per operation (info when it went well, warn with the error codes when not), with
+ *   the user's id, carrying the request and trace ids as every line does.
  */
-export function gatewayObservability<TContext extends OperationTrace & { viewer?: unknown }>(logger: Logger): ApolloServerPlugin<TContext> {
+export function gatewayObservability<TContext extends OperationTrace & { viewer?: { id: string } | null }>(logger: Logger): ApolloServerPlugin<TContext> {
   const operationLabel = boundedLabel(200);
   return {
     async requestDidStart({ contextValue }) {
@@ -152,8 +152,10 @@ export function gatewayObservability<TContext extends OperationTrace & { viewer?
           gatewayMetrics.requests.inc({ operation: label, outcome });
           gatewayMetrics.requestDuration.observe({ operation: label, outcome }, seconds);
           const ms = Math.round(seconds * 1000);
-          if (outcome === 'ok') logger.debug({ operation, outcome, ms }, 'graphql operation');
-          else logger.warn({ operation, outcome, ms, codes: [...new Set(codes)] }, 'graphql operation');
+          // The access log: info, with the user's id (never a name or address), failures with their codes.
+          const user = contextValue.viewer?.id;
+          if (outcome === 'ok') logger.info({ operation, outcome, ms, user }, 'graphql operation');
+          else logger.warn({ operation, outcome, ms, user, codes: [...new Set(codes)] }, 'graphql operation');
           if (span) {
             span.setAttribute('mercado.outcome', outcome);
             if (outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: codes[0] });
