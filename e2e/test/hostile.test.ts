@@ -183,7 +183,6 @@ const cases: Case[] = [
     { name: `${name} called directly, unsigned`, target: { subgraph: name }, body: { query: '{ __typename }' }, status: 401, code: 'UNAUTHENTICATED', message: /signed by the Mercado gateway/ },
     { name: `${name} called directly, forged signature`, target: { subgraph: name }, body: { query: '{ __typename }' }, headers: forgedContext(forgedSecret), status: 401, code: 'UNAUTHENTICATED' },
     { name: `${name} called directly, a token signed for a year`, target: { subgraph: name }, body: { query: '{ __typename }' }, headers: longLivedContext, status: 401, code: 'UNAUTHENTICATED' },
-    { name: `${name} /ready on its public port`, target: { subgraph: name }, method: 'GET', path: '/ready', status: 404, code: 'NOT_FOUND' },
   ]),
 
   // What a signed-in customer may do, through trusted documents in production.

@@ -28,7 +28,7 @@ export interface SubgraphRuntime {
   logger: Logger;
   /** Where saga commands go (BullMQ on Redis), for services that start sagas. */
   saga?: SagaRuntime;
-  /** What the management port's `/ready` reports (the process's dependencies). */
+  /** What `/ready` reports (the process's dependencies); without it `/ready` answers ready. */
   readiness?: Readiness;
   /** Request timeouts of the HTTP server. */
   listen?: ListenOptions;
@@ -75,9 +75,11 @@ export async function startSubgraph<TContext extends BaseContext>(
   const handler = createHttpHandler({
     apollo,
     routes: {
-      // Liveness: the process serves HTTP. Readiness (its database, broker, Redis) is /ready on
-      // the management port only: what a service depends on is not for whoever reaches this one.
+      // Liveness: the process serves HTTP. Readiness (its database, broker, Redis) is /ready, here
+      // for the gateway (the only caller a subgraph's public port admits: its /ready asks every
+      // subgraph's) and on the management port for probes. It names dependencies, never addresses.
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok', service: def.name }),
+      'GET /ready': runtime.readiness ? runtime.readiness.route() : (_req, res) => sendJson(res, 200, { status: 'ready', checks: {} }),
       ...def.routes,
     },
     context: async (req) => {
