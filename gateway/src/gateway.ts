@@ -16,6 +16,7 @@ import {
   type Viewer,
 } from '@mercado/service-kit';
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
+import { createSessionRevocationCheck, type SessionRevocationOptions } from './sessionRevocation.ts';
 import { defaultDemandControl, demandControl } from './demandControl.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
 import { createHostCheck, developmentPublicHosts } from './hostCheck.ts';
@@ -84,6 +85,8 @@ export interface GatewayOptions {
   publicHosts?: readonly string[];
   /** Whether the Apollo-Query-Plan-Experimental header returns query plans; default false. */
   exposeQueryPlans?: boolean;
+  /** Where accounts records sign-outs and password changes; omitted: tokens are valid until they expire. */
+  sessionRevocation?: SessionRevocationOptions;
   /** Requests per user (or anonymous client address) per window, counted in Redis; omitted: no limit. */
   rateLimit?: RateLimitOptions;
   /** The saga queues' dashboard at /admin/queues, for admins; omitted: no /admin routes at all. */
@@ -163,7 +166,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   await apollo.start();
 
   const rateLimiter = opts.rateLimit ? await createRateLimiter(opts.rateLimit, opts.logger) : undefined;
-  const authenticate = createAuthenticator(opts.auth);
+  const revocation = opts.sessionRevocation ? await createSessionRevocationCheck(opts.sessionRevocation, opts.logger) : undefined;
+  const authenticate = createAuthenticator({ ...opts.auth, ...(revocation ? { isRevoked: revocation.isRevoked } : {}) });
   const signInternalToken = internalTokenSigner(opts.internalTokenSecret);
   const sharedInternalToken = sharedInternalTokens(opts.internalTokenSecret);
   const handler = createHttpHandler<GatewayContext>({
@@ -222,6 +226,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const stop = async () => {
     await apollo.stop();
     await rateLimiter?.close();
+    await revocation?.close();
     await dashboard?.close();
   };
   let server: Awaited<ReturnType<typeof listen>>;

@@ -52,6 +52,7 @@ if (workers > 1 && cluster.isPrimary) {
       points: env.RATE_LIMIT_POINTS,
       durationSeconds: env.RATE_LIMIT_DURATION_SECONDS,
     },
+    sessionRevocation: { redisUrl: env.REDIS_URL, prefix: env.SAGA_PREFIX },
     queueDashboard: queueDashboardEnabled(env) ? { redisUrl: env.REDIS_URL, prefix: env.SAGA_PREFIX } : undefined,
     logger,
     port: env.PORT,
