@@ -170,11 +170,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const authenticate = createAuthenticator({ ...opts.auth, ...(revocation ? { isRevoked: revocation.isRevoked } : {}) });
   const signInternalToken = internalTokenSigner(opts.internalTokenSecret);
   const sharedInternalToken = sharedInternalTokens(opts.internalTokenSecret);
+  const trustedOnly = opts.production ? trustedDocumentsGuard(opts.trustedDocuments!) : undefined;
   const handler = createHttpHandler<GatewayContext>({
     apollo,
     maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
     beforeGraphQL: (request) => {
-      if (opts.production) trustedDocumentsGuard(opts.trustedDocuments!)(request);
+      trustedOnly?.(request);
       checkPersistedQuery(request);
     },
     routes: {
