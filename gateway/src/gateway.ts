@@ -20,6 +20,7 @@ import { createSessionRevocationCheck, type SessionRevocationOptions } from './s
 import { defaultDemandControl, demandControl } from './demandControl.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
 import { createHostCheck, developmentPublicHosts } from './hostCheck.ts';
+import { clientAddressResolver } from './clientAddress.ts';
 import { checkPersistedQuery, refuseNulBytes, stripQueryPlanHeaders } from './requestHygiene.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
@@ -83,6 +84,8 @@ export interface GatewayOptions {
   corsOrigins?: readonly string[];
   /** Host names the gateway answers to (DNS rebinding); default: `developmentPublicHosts`, in production none checked. */
   publicHosts?: readonly string[];
+  /** Load balancers whose X-Forwarded-For is believed (addresses or CIDR ranges); default none. */
+  trustedProxies?: readonly string[];
   /** Whether the Apollo-Query-Plan-Experimental header returns query plans; default false. */
   exposeQueryPlans?: boolean;
   /** Where accounts records sign-outs and password changes; omitted: tokens are valid until they expire. */
@@ -170,6 +173,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const authenticate = createAuthenticator({ ...opts.auth, ...(revocation ? { isRevoked: revocation.isRevoked } : {}) });
   const signInternalToken = internalTokenSigner(opts.internalTokenSecret);
   const sharedInternalToken = sharedInternalTokens(opts.internalTokenSecret);
+  const clientAddressOf = clientAddressResolver(opts.trustedProxies ?? []);
   const trustedOnly = opts.production ? trustedDocumentsGuard(opts.trustedDocuments!) : undefined;
   const handler = createHttpHandler<GatewayContext>({
     apollo,
@@ -187,7 +191,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       const header = req.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
       const internalToken = Promise.resolve(dedupe ? sharedInternalToken(viewer) : signInternalToken({ viewer, requestId }));
-      return { viewer, requestId, internalToken, clientAddress: req.socket.remoteAddress ?? '' };
+      return { viewer, requestId, internalToken, clientAddress: clientAddressOf(req) };
     },
     onUnexpectedError: (error) => opts.logger.error({ err: error }, 'request failed'),
   });
@@ -197,7 +201,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
    * refused token counts against the address too, so guessing tokens is limited like anything else.
    */
   async function authenticateAndLimit(req: IncomingMessage): Promise<Viewer | null> {
-    const address = `ip:${req.socket.remoteAddress ?? 'unknown'}`;
+    const address = `ip:${clientAddressOf(req) || 'unknown'}`;
     let viewer: Viewer | null;
     try {
       viewer = await authenticate(req.headers.authorization);

@@ -39,6 +39,7 @@ if (workers > 1 && cluster.isPrimary) {
     },
     demandControl: { defaultListSize: env.COST_DEFAULT_LIST_SIZE, report: env.COST_REPORT },
     publicHosts: publicHosts(env),
+    trustedProxies: env.TRUSTED_PROXIES?.split(',').map((proxy) => proxy.trim()).filter(Boolean),
     exposeQueryPlans: env.GATEWAY_EXPOSE_QUERY_PLANS,
     maxBodyBytes: env.MAX_BODY_BYTES,
     subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
