@@ -126,6 +126,8 @@ export async function startInProcessStack(
       production: false,
       // As in development: the admins' dashboard over this stack's saga queues.
       ...(saga ? { queueDashboard: { redisUrl, prefix: sagaPrefix } } : {}),
+      // Accounts records sign-outs under the same prefix (its runtime's saga prefix).
+      ...(saga ? { sessionRevocation: { redisUrl, prefix: sagaPrefix } } : {}),
       logger: createLogger('gateway', logLevel),
       port: 0,
       ...opts.gateway,

@@ -302,6 +302,28 @@ describe('hostile requests', () => {
     expect(unknownCodes).toEqual([...Array(5).fill('INVALID_CREDENTIALS'), 'TOO_MANY_ATTEMPTS']);
   });
 
+  it('refuses tokens of ended sessions: a password change and a sign-out', async () => {
+    const email = `sessions-${randomBytes(4).toString('hex')}@example.test`;
+    const registered = await postGraphQL(stack.gateway.url, operation('register'), { input: { email, password: 'the first password', name: 'Sessions' } });
+    const first = { authorization: `Bearer ${registered.body.data!.register.token}` };
+    const second = await signIn(stack, email, 'the first password');
+    expect((await postGraphQL(stack.gateway.url, '{ me { name } }', {}, first)).body).toEqual({ data: { me: { name: 'Sessions' } } });
+
+    const changed = await postGraphQL(stack.gateway.url, operation('changePassword'), { currentPassword: 'the first password', newPassword: 'the second password' }, second);
+    expect(changed.body.errors).toBeUndefined();
+    const fresh = { authorization: `Bearer ${changed.body.data!.changePassword.token}` };
+    for (const old of [first, second]) {
+      const res = await postGraphQL(stack.gateway.url, '{ me { name } }', {}, old);
+      expect({ status: res.status, code: res.body.errors?.[0]?.extensions?.code }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+      expect(res.body.errors?.[0]?.message).toMatch(/revoked/);
+    }
+    expect((await postGraphQL(stack.gateway.url, '{ me { name } }', {}, fresh)).body).toEqual({ data: { me: { name: 'Sessions' } } });
+
+    expect((await postGraphQL(stack.gateway.url, operation('signOut'), {}, fresh)).body).toEqual({ data: { signOut: true } });
+    expect((await postGraphQL(stack.gateway.url, '{ me { name } }', {}, fresh)).status).toBe(401);
+    expect((await postGraphQL(stack.gateway.url, '{ me { name } }', {}, await signIn(stack, email, 'the second password'))).body).toEqual({ data: { me: { name: 'Sessions' } } });
+  });
+
   it('cuts off a body that trickles in, well before Node\'s 300 s', async () => {
     const port = Number(new URL(stack.gateway.url).port);
     const started = Date.now();

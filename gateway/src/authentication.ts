@@ -1,10 +1,12 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { HttpError, type Viewer } from '@mercado/service-kit';
+import { HttpError, sessionStart, type Viewer } from '@mercado/service-kit';
 
 export interface AuthenticationOptions {
   jwksUrl: string;
   issuer: string;
   audience: string;
+  /** Sign-outs and password changes (sessionRevocation.ts); omitted: tokens live until they expire. */
+  isRevoked?: (userId: string, sessionStartedAtMs: number) => Promise<boolean>;
 }
 
 const invalid = (message: string) =>
@@ -34,6 +36,7 @@ export function createAuthenticator(opts: AuthenticationOptions) {
       });
       const role = payload.role;
       if (!payload.sub || (role !== 'customer' && role !== 'admin')) throw invalid('The token does not name a user and role');
+      if (await opts.isRevoked?.(payload.sub.toLowerCase(), sessionStart(payload))) throw invalid('The token was revoked (signed out or password changed); sign in again');
       return { id: payload.sub, role };
     } catch (error) {
       if (error instanceof HttpError) throw error;

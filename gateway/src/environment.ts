@@ -40,6 +40,8 @@ export const gatewayEnvironment = {
   COST_REPORT: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   /** Comma-separated host names the gateway answers to (`*` for one label); unset: loopback names in development, no check in production. */
   PUBLIC_HOSTS: z.string().optional(),
+  /** Comma-separated load balancers (addresses or CIDR ranges) whose X-Forwarded-For names the client; unset: none. */
+  TRUSTED_PROXIES: z.string().optional(),
   /** `true`: the Apollo-Query-Plan-Experimental header returns query plans (debugging only). */
   GATEWAY_EXPOSE_QUERY_PLANS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   SUBGRAPH_TIMEOUT_MS: positive(defaultRequestLimits.subgraphTimeoutMs),

@@ -176,6 +176,17 @@ describe('gateway', () => {
     expect(await firstError(res)).toMatchObject({ extensions: { code: 'COST_LIMIT_EXCEEDED', cost: { estimated: 260_201, max: 20_000 } } });
   });
 
+  it('reports the estimated and actual cost when asked to', async () => {
+    const reporting = await startGateway(options({ demandControl: { report: true } }));
+    try {
+      const res = await fetch(reporting.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __schema { queryType { name } types { name } } }' }) });
+      const body = (await res.json()) as { data: { __schema: { types: unknown[] } }; extensions: { cost: unknown } };
+      expect(body.extensions.cost).toEqual({ estimated: 1 + 1 + 10, actual: 1 + 1 + body.data.__schema.types.length, max: 20_000 });
+    } finally {
+      await reporting.close();
+    }
+  });
+
   it('refuses NUL bytes, and names APQ hash mismatches and versions', async () => {
     const nul = await post({ query: 'mutation($e: String!) { login(email: $e, password: "x") { token } }', variables: { e: 'a\u0000@b.c' } });
     expect(nul.status).toBe(400);

@@ -18,9 +18,11 @@ import {
 } from '@mercado/service-kit';
 import { workContext } from '@mercado/telemetry';
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
+import { createSessionRevocationCheck, type SessionRevocationOptions } from './sessionRevocation.ts';
 import { defaultDemandControl, demandControl } from './demandControl.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
 import { createHostCheck, developmentPublicHosts } from './hostCheck.ts';
+import { clientAddressResolver } from './clientAddress.ts';
 import { checkPersistedQuery, refuseNulBytes, stripQueryPlanHeaders } from './requestHygiene.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
@@ -85,8 +87,12 @@ export interface GatewayOptions {
   corsOrigins?: readonly string[];
   /** Host names the gateway answers to (DNS rebinding); default: `developmentPublicHosts`, in production none checked. */
   publicHosts?: readonly string[];
+  /** Load balancers whose X-Forwarded-For is believed (addresses or CIDR ranges); default none. */
+  trustedProxies?: readonly string[];
   /** Whether the Apollo-Query-Plan-Experimental header returns query plans; default false. */
   exposeQueryPlans?: boolean;
+  /** Where accounts records sign-outs and password changes; omitted: tokens are valid until they expire. */
+  sessionRevocation?: SessionRevocationOptions;
   /** Requests per user (or anonymous client address) per window, counted in Redis; omitted: no limit. */
   rateLimit?: RateLimitOptions;
   /** The saga queues' dashboard at /admin/queues, for admins; omitted: no /admin routes at all. */
@@ -173,14 +179,17 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   readiness.markStarted();
 
   const rateLimiter = opts.rateLimit ? await createRateLimiter(opts.rateLimit, opts.logger) : undefined;
-  const authenticate = createAuthenticator(opts.auth);
+  const revocation = opts.sessionRevocation ? await createSessionRevocationCheck(opts.sessionRevocation, opts.logger) : undefined;
+  const authenticate = createAuthenticator({ ...opts.auth, ...(revocation ? { isRevoked: revocation.isRevoked } : {}) });
   const signInternalToken = internalTokenSigner(opts.internalTokenSecret);
   const sharedInternalToken = sharedInternalTokens(opts.internalTokenSecret);
+  const clientAddressOf = clientAddressResolver(opts.trustedProxies ?? []);
+  const trustedOnly = opts.production ? trustedDocumentsGuard(opts.trustedDocuments!) : undefined;
   const handler = createHttpHandler<GatewayContext>({
     apollo,
     maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
     beforeGraphQL: (request) => {
-      if (opts.production) trustedDocumentsGuard(opts.trustedDocuments!)(request);
+      trustedOnly?.(request);
       checkPersistedQuery(request);
     },
     routes: {
@@ -195,7 +204,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       const work = workContext.getStore();
       if (work) work.requestId = requestId;
       const internalToken = Promise.resolve(dedupe ? sharedInternalToken(viewer) : signInternalToken({ viewer, requestId }));
-      return { viewer, requestId, internalToken, clientAddress: req.socket.remoteAddress ?? '' };
+      return { viewer, requestId, internalToken, clientAddress: clientAddressOf(req) };
     },
     onUnexpectedError: (error) => opts.logger.error({ err: error }, 'request failed'),
     onRefused: (error) => countRefusal(error.code),
@@ -206,7 +215,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
    * refused token counts against the address too, so guessing tokens is limited like anything else.
    */
   async function authenticateAndLimit(req: IncomingMessage): Promise<Viewer | null> {
-    const address = `ip:${req.socket.remoteAddress ?? 'unknown'}`;
+    const address = `ip:${clientAddressOf(req) || 'unknown'}`;
     let viewer: Viewer | null;
     try {
       viewer = await authenticate(req.headers.authorization);
@@ -236,6 +245,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const stop = async () => {
     await apollo.stop();
     await rateLimiter?.close();
+    await revocation?.close();
     await dashboard?.close();
   };
   let server: Awaited<ReturnType<typeof listen>>;

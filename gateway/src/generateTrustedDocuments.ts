@@ -8,6 +8,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildSchema, Kind, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import { defaultOperationLimits, operationLimits } from './limits.ts';
+import { costDirectivesFromSupergraph, estimateCost } from './demandControl.ts';
+import { graphql } from './executor/apolloInternals.ts';
 import { documentHash, trustedDocumentsPath } from './trustedDocuments.ts';
 
 const root = new URL('../../', import.meta.url);
@@ -42,6 +44,10 @@ export function operationProblems(operations: OperationFile[], supergraphSdl: st
   const rules = [...specifiedRules, ...operationLimits(defaultOperationLimits).validationRules];
   const problems: string[] = [];
   const names = new Map<string, string>();
+  // Demand control's estimate with every variable at its default: a trusted document must be
+  // within the cost limit as written (clients' variables are checked on each request).
+  const costSchema = graphql.buildSchema(supergraphSdl);
+  const costDirectives = costDirectivesFromSupergraph(supergraphSdl);
   for (const { file, text } of operations) {
     let document: DocumentNode;
     try {
@@ -51,6 +57,12 @@ export function operationProblems(operations: OperationFile[], supergraphSdl: st
       continue;
     }
     for (const error of validate(schema, document, rules)) problems.push(`${file}: ${error.message}`);
+    const fragments = Object.fromEntries(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+    for (const definition of document.definitions) {
+      if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+      const cost = estimateCost(costSchema, costDirectives, definition, fragments, {});
+      if (cost > defaultOperationLimits.maxCost) problems.push(`${file}: estimated cost ${cost} exceeds the limit of ${defaultOperationLimits.maxCost}`);
+    }
     for (const definition of document.definitions) {
       if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
       const name = definition.name?.value;

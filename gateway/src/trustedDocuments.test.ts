@@ -66,13 +66,14 @@ describe('the trusted documents manifest', () => {
     expect(readFileSync(trustedDocumentsPath, 'utf8')).toBe(manifestJson(operations));
   });
 
-  it('reports operations that do not fit the graph, are unnamed, or share a name', () => {
+  it('reports operations that do not fit the graph, are unnamed, share a name or cost too much', () => {
     const problems = operationProblems(
       [
         { file: 'a.graphql', text: 'query A { products { totalCount nope } }' },
         { file: 'b.graphql', text: '{ categories }' },
         { file: 'c.graphql', text: 'query A { categories }' },
         { file: 'd.graphql', text: `query D { ${Array.from({ length: 16 }, (_, i) => `a${i}: categories`).join(' ')} }` },
+        { file: 'e.graphql', text: 'query E($n: Int = 100) { products(first: $n) { edges { node { reviews(first: 50) { author { reviews(first: 50) { body } } } } } } }' },
       ],
       supergraph,
     );
@@ -81,6 +82,7 @@ describe('the trusted documents manifest', () => {
       'b.graphql: every operation needs a name',
       'c.graphql: operation A is also defined in a.graphql',
       'd.graphql: Aliases limit of 15 exceeded, found 16.',
+      'e.graphql: estimated cost 260201 exceeds the limit of 20000',
     ]);
   });
 });

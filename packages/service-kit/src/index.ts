@@ -24,4 +24,5 @@ export { parseInput } from './validation.ts';
 export { defineService, type RunningWorkers, type ServiceModule, type ServiceSettings } from './serviceModule.ts';
 export { runService, serviceProcessEnvironment } from './runService.ts';
 export { assertProductionSecret, developmentInternalTokenSecret } from './productionSafety.ts';
+export { isSessionRevoked, notBeforeKey, revokeSessions, SESSION_START_CLAIM, sessionStart } from './sessionRevocation.ts';
 export { idempotencyKey, onceForKey, type KeyedRequest } from './idempotency.ts';

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { InternalContext, Viewer } from '@mercado/service-kit';
 import type { Db } from './db.ts';
+import type { Sessions } from './domain/sessions.ts';
 import type { SignInThrottle } from './domain/signInThrottle.ts';
 import type { TokenIssuer } from './domain/tokens.ts';
 import { usersByIds, type User } from './domain/users.ts';
@@ -10,18 +11,20 @@ export interface AccountsContext {
   viewer: Viewer | null;
   tokens: TokenIssuer;
   signInThrottle: SignInThrottle;
+  sessions: Sessions;
   /** The client's address as the gateway saw it ('' when not forwarded). */
   clientAddress: string;
   /** Request-scoped, so N entity references cost one query. */
   userById: DataLoader<string, User | null>;
 }
 
-export function createContext(db: Db, internal: InternalContext, tokens: TokenIssuer, signInThrottle: SignInThrottle): AccountsContext {
+export function createContext(db: Db, internal: InternalContext, tokens: TokenIssuer, signInThrottle: SignInThrottle, sessions: Sessions): AccountsContext {
   return {
     db,
     viewer: internal.viewer,
     tokens,
     signInThrottle,
+    sessions,
     clientAddress: internal.clientAddress ?? '',
     userById: new DataLoader((ids) => usersByIds(db, ids)),
   };

@@ -9,6 +9,8 @@ export const accountsEnvironment = {
   /** Redis key prefix of those counts; default `<EVENTS_PREFIX>:accounts:sign-in`. */
   SIGN_IN_THROTTLE_PREFIX: z.string().min(1).optional(),
   EVENTS_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('mercado'),
+  /** The stack's Redis prefix, as the gateway's: revoked sessions are kept under `<SAGA_PREFIX>:sessions:`. */
+  SAGA_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('mercado'),
   /** Consecutive failed sign-ins from one address for one account before it is locked out of it. */
   SIGN_IN_MAX_CONSECUTIVE_FAILURES: z.coerce.number().int().positive().default(5),
   /** How long that lock lasts. */

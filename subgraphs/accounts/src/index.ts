@@ -19,6 +19,8 @@ export const accountsService = defineService({
   start: (db, runtime, settings) =>
     startAccounts(db, runtime, {
       tokenTtlSeconds: settings.TOKEN_TTL_SECONDS,
+      // The gateway checks sign-outs under its SAGA_PREFIX; accounts records them under the same.
+      sessions: settings.REDIS_URL ? { redisUrl: settings.REDIS_URL, prefix: settings.SAGA_PREFIX } : {},
       signInThrottle: {
         redisUrl: settings.REDIS_URL,
         keyPrefix: settings.SIGN_IN_THROTTLE_PREFIX ?? (settings.REDIS_URL ? `${settings.EVENTS_PREFIX}:accounts:sign-in` : undefined),

@@ -5,6 +5,7 @@ import { decoyHash } from './domain/passwords.ts';
 import { loadSigningKey } from './domain/signingKeys.ts';
 import { createTokenIssuer, DEFAULT_TOKEN_TTL_SECONDS, JWKS_PATH } from './domain/tokens.ts';
 import { createSignInThrottle, type SignInThrottleLimits } from './domain/signInThrottle.ts';
+import { createSessions } from './domain/sessions.ts';
 import { jwksRoute } from './jwks.ts';
 import { resolvers } from './resolvers/index.ts';
 
@@ -15,11 +16,19 @@ export interface AccountsOptions {
   tokenTtlSeconds?: number;
   /** Sign-in throttling: where to count (the runtime's saga Redis unless set) and how much. */
   signInThrottle?: { redisUrl?: string; keyPrefix?: string; limits?: Partial<SignInThrottleLimits> };
+  /** Where sign-outs are recorded for the gateway: the runtime's saga Redis and prefix unless set. */
+  sessions?: { redisUrl?: string; prefix?: string };
 }
 
 /** Starts the accounts subgraph on an open database; used by main.ts and by tests. */
 export async function startAccounts(db: Db, runtime: SubgraphRuntime, options: AccountsOptions = {}) {
-  const tokens = createTokenIssuer(await loadSigningKey(db), options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS);
+  const tokenTtlSeconds = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+  const tokens = createTokenIssuer(await loadSigningKey(db), tokenTtlSeconds);
+  const sessions = createSessions({
+    redisUrl: options.sessions?.redisUrl ?? runtime.saga?.redisUrl,
+    prefix: options.sessions?.prefix ?? runtime.saga?.prefix ?? 'mercado',
+    tokenTtlSeconds,
+  });
   // Computed now, so the first login with an unknown email is not the one slow answer.
   await decoyHash();
   const throttle = options.signInThrottle ?? {};
@@ -34,7 +43,7 @@ export async function startAccounts(db: Db, runtime: SubgraphRuntime, options: A
       name: 'accounts',
       typeDefs,
       resolvers,
-      context: (internal) => createContext(db, internal, tokens, signInThrottle),
+      context: (internal) => createContext(db, internal, tokens, signInThrottle, sessions),
       routes: { [`GET ${JWKS_PATH}`]: jwksRoute(db) },
     },
     runtime,
@@ -44,6 +53,7 @@ export async function startAccounts(db: Db, runtime: SubgraphRuntime, options: A
     close: async (graceMs?: number) => {
       await service.close(graceMs);
       await signInThrottle.close();
+      await sessions.close();
     },
   };
 }

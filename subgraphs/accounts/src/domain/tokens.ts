@@ -1,4 +1,5 @@
 import { SignJWT } from 'jose';
+import { SESSION_START_CLAIM } from '@mercado/service-kit';
 import { TOKEN_ALGORITHM, type SigningKey } from './signingKeys.ts';
 
 /** `iss` of every access token. */
@@ -24,7 +25,8 @@ export function createTokenIssuer(key: SigningKey, ttlSeconds: number): TokenIss
     async issue(user) {
       const issuedAt = Math.floor(Date.now() / 1000);
       const expiresAt = issuedAt + ttlSeconds;
-      const token = await new SignJWT({ role: user.role })
+      // When this sign-in happened (ms): signing out or changing the password revokes older ones.
+      const token = await new SignJWT({ role: user.role, [SESSION_START_CLAIM]: Date.now() })
         .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: 'JWT' })
         .setSubject(user.id)
         .setIssuer(TOKEN_ISSUER)

@@ -69,6 +69,16 @@ export async function registerUser(db: Db, input: unknown): Promise<User> {
   }
 }
 
+const newPassword = z.object({ newPassword: registration.shape.password });
+
+/** Sets a new password once the current one is checked (INVALID_CREDENTIALS otherwise). */
+export async function changePassword(db: Db, userId: string, currentPassword: string, password: string): Promise<User> {
+  const { newPassword: checked } = parseInput(newPassword, { newPassword: password });
+  const row = await db.user.findUnique({ where: { id: userId } });
+  if (!(await verifyPassword(row?.passwordHash ?? null, currentPassword)) || !row) throw invalidCredentials();
+  return db.user.update({ where: { id: row.id }, data: { passwordHash: await hashPassword(checked) }, omit: omitHash });
+}
+
 /** The user with this email and password, or INVALID_CREDENTIALS after the same work either way. */
 export async function authenticate(db: Db, rawEmail: string, password: string): Promise<User> {
   if (rawEmail.includes('\u0000')) throw badInput('email must not contain NUL bytes', 'email');

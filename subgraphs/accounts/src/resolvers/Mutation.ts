@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
-import { ErrorCode } from '@mercado/service-kit';
+import { ErrorCode, requireViewer } from '@mercado/service-kit';
 import type { AccountsContext } from '../context.ts';
-import { authenticate, registerUser, type User } from '../domain/users.ts';
+import { authenticate, changePassword, registerUser, type User } from '../domain/users.ts';
 import { asSignedInUser } from './User.ts';
 
 async function signIn(user: User, ctx: AccountsContext) {
@@ -26,6 +26,20 @@ export const Mutation = {
     await ctx.signInThrottle.attempt(args.email, ctx.clientAddress);
     const user = await authenticate(ctx.db, args.email, args.password);
     await ctx.signInThrottle.succeeded(args.email, ctx.clientAddress);
+    return signIn(user, ctx);
+  },
+  signOut: async (_: unknown, __: unknown, ctx: AccountsContext) => {
+    await ctx.sessions.revokeAll(requireViewer(ctx.viewer).id.toLowerCase());
+    return true;
+  },
+  // Throttled like login (a stolen token must not become a way to guess the password), keyed by
+  // the user; the other sessions end before the new token is issued, so it outlives them.
+  changePassword: async (_: unknown, args: { currentPassword: string; newPassword: string }, ctx: AccountsContext) => {
+    const userId = requireViewer(ctx.viewer).id.toLowerCase();
+    await ctx.signInThrottle.attempt(`user:${userId}`, ctx.clientAddress);
+    const user = await changePassword(ctx.db, userId, args.currentPassword, args.newPassword);
+    await ctx.signInThrottle.succeeded(`user:${userId}`, ctx.clientAddress);
+    await ctx.sessions.revokeAll(user.id);
     return signIn(user, ctx);
   },
 };
