@@ -16,6 +16,8 @@ import {
 } from '@mercado/service-kit';
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
+import { createOriginCheck } from './httpSecurity.ts';
+import { startSubscriptions, type LiveGraph, type SubscriptionOptions } from './subscriptions/index.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { withFastExecutor } from './executor/fastExecutor.ts';
@@ -76,6 +78,8 @@ export interface GatewayOptions {
   rateLimit?: RateLimitOptions;
   /** The saga queues' dashboard at /admin/queues, for admins; omitted: no /admin routes at all. */
   queueDashboard?: QueueDashboardOptions;
+  /** Subscriptions over WebSocket and SSE on /graphql, fed by the integration events; omitted: none. */
+  subscriptions?: SubscriptionOptions;
   logger: Logger;
   port: number;
   host?: string;
@@ -115,6 +119,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       return dataSource;
     },
   });
+
+  // What subscriptions are validated against: the schema clients see.
+  let apiSchema: import('graphql').GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate((schema) => (apiSchema = schema.apiSchema));
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway:
@@ -193,11 +201,36 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       })
     : undefined;
 
+  let live: LiveGraph | undefined;
+  if (opts.subscriptions) {
+    const corsOrigins = opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins);
+    live = await startSubscriptions({
+      subscriptions: opts.subscriptions,
+      apollo,
+      apiSchema: () => apiSchema,
+      authenticate,
+      rateLimit: rateLimiter ? (key) => rateLimiter.consume(key) : undefined,
+      // Signed for each run, never shared: a re-query after an event must not join a subgraph
+      // fetch that started before the event's commit (dedupeSubgraphFetches).
+      contextFor: (viewer) => {
+        const requestId = randomUUID();
+        return { viewer, requestId, internalToken: Promise.resolve(signInternalToken({ viewer, requestId })) };
+      },
+      originAllowed: createOriginCheck(corsOrigins),
+      limits,
+      production: opts.production,
+      trustedDocuments: opts.trustedDocuments,
+      maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
+      logger: opts.logger,
+    });
+  }
+
   const applyHttpSecurity = createHttpSecurity({
     production: opts.production,
     corsOrigins: opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins),
   });
   const stop = async () => {
+    await live?.close();
     await apollo.stop();
     await rateLimiter?.close();
     await dashboard?.close();
@@ -207,16 +240,19 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     server = await listen(async (req, res) => {
       if (applyHttpSecurity(req, res)) return;
       if (dashboard?.handles(req)) return dashboard.handle(req, res);
+      if (live?.handlesSse(req)) return live.handleSse(req, res);
       await handler(req, res);
     }, opts.port, opts.host);
   } catch (error) {
     await stop();
     throw error;
   }
+  live?.attach(server.server);
   return {
     url: `${server.url}/graphql`,
     baseUrl: server.url,
     close: async () => {
+      await live?.close();
       await server.close();
       await stop();
     },

@@ -1,0 +1,159 @@
+/**
+ * Subscriptions through the gateway, on the real broker and databases: the first message is the
+ * current state, then a message after each event about the followed aggregate, re-read through
+ * the query plan (fields of several subgraphs); over WebSocket and SSE; refused, capped and
+ * ended as the issue says.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedId, seedUsers } from '@mercado/dev-seed';
+import { composeSupergraph, startGateway } from '@mercado/gateway';
+import { createLogger, type RunningService } from '@mercado/service-kit';
+import { postGraphQL, testInternalSecret } from '@mercado/service-kit/testing';
+import { startInProcessStack, type InProcessStack } from '../src/index.ts';
+import { signIn } from './helpers.ts';
+import { followSse, followWs, testIssuer, until, wsClient } from './liveSupport.ts';
+import { placeOrder } from './sagaHelpers.ts';
+
+const PRODUCT = `subscription($id: ID!) { productUpdated(id: $id) { id name priceCents stock { available } averageRating } }`;
+const ORDER = `subscription($id: ID!) { orderUpdated(id: $id) { id status rejectionReason saga { state } payment { status } lines { quantity product { name stock { available } } } } }`;
+
+let stack: InProcessStack;
+let admin: Record<string, string>;
+let alice: Record<string, string>;
+let bob: Record<string, string>;
+/** A second gateway of the same stack, trusting a test issuer (short-lived tokens) and capping 2 subscriptions per connection. */
+let second: RunningService;
+let issuer: Awaited<ReturnType<typeof testIssuer>>;
+const clients: Array<{ dispose(): void | Promise<void> }> = [];
+
+beforeAll(async () => {
+  stack = await startInProcessStack();
+  [admin, alice, bob] = await Promise.all([
+    signIn(stack, 'admin@mercado.dev', 'admin-password'),
+    signIn(stack, 'alice@mercado.dev', 'alice-password'),
+    signIn(stack, 'bob@mercado.dev', 'bob-password'),
+  ]);
+  issuer = await testIssuer();
+  second = await startGateway({
+    supergraphSdl: composeSupergraph(),
+    subgraphUrls: Object.fromEntries(Object.entries(stack.subgraphs).map(([name, s]) => [name, s.url])),
+    auth: { jwksUrl: issuer.jwksUrl, issuer: 'mercado-accounts', audience: 'mercado' },
+    internalTokenSecret: testInternalSecret,
+    production: false,
+    logger: createLogger('gateway-2', 'silent'),
+    port: 0,
+    subscriptions: { amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', eventsPrefix: stack.eventsPrefix, maxPerConnection: 2 },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await second?.close();
+  await issuer?.close();
+  await stack?.close();
+});
+
+const client = (url: string, authorization?: string) => {
+  const c = wsClient(url, authorization);
+  clients.push(c);
+  return c;
+};
+
+async function setPrice(id: string, priceCents: number) {
+  const { body } = await postGraphQL(stack.gateway.url, `mutation { updateProductPrice(id: "${id}", priceCents: ${priceCents}) { priceCents } }`, {}, admin);
+  expect(body.errors).toBeUndefined();
+}
+
+describe('productUpdated', () => {
+  it('over WebSocket: the current state first, then the product after a price change and after a restock', async () => {
+    const id = seedId('product:COF-001');
+    const followed = followWs(client(stack.gateway.url), PRODUCT, { id });
+    await until('the first message', () => followed.messages.length === 1);
+    const first = followed.messages[0]!.data!.productUpdated;
+    expect(first).toMatchObject({ id, name: expect.any(String), priceCents: expect.any(Number), stock: { available: expect.any(Number) } });
+
+    await setPrice(id, first.priceCents + 100);
+    await until('the price change', () => followed.messages.some((m) => m.data?.productUpdated.priceCents === first.priceCents + 100));
+    const { body } = await postGraphQL(stack.gateway.url, `mutation { restock(productId: "${id}", quantity: 5) { available } }`, {}, admin);
+    expect(body.errors).toBeUndefined();
+    await until('the restock', () => followed.messages.some((m) => m.data?.productUpdated.stock.available === first.stock.available + 5));
+    // Never backwards: each message is at least as new as the one before it.
+    const prices = followed.messages.map((m) => m.data!.productUpdated.priceCents);
+    expect(prices.slice(1).every((p) => p === first.priceCents + 100)).toBe(true);
+    followed.stop();
+  });
+
+  it('reaches the subscribers of every gateway: each has its own queue of live events', async () => {
+    const id = seedId('product:COF-002');
+    const token = await issuer.token(seedUsers[1]!.id, 'customer', 600);
+    const one = followWs(client(stack.gateway.url), PRODUCT, { id });
+    const two = followWs(client(second.url, `Bearer ${token}`), PRODUCT, { id });
+    await until('both first messages', () => one.messages.length === 1 && two.messages.length === 1);
+    await setPrice(id, 777);
+    await until('both hear the change', () => [one, two].every((f) => f.messages.some((m) => m.data?.productUpdated.priceCents === 777)));
+    one.stop();
+    two.stop();
+  });
+
+  it('refuses a third subscription on a connection capped at two, with TOO_MANY_SUBSCRIPTIONS', async () => {
+    const c = client(second.url);
+    const ids = ['COF-003', 'COF-004', 'COF-005'].map((sku) => seedId(`product:${sku}`));
+    const [a, b] = ids.slice(0, 2).map((id) => followWs(c, PRODUCT, { id }));
+    await until('two first messages', () => a!.messages.length === 1 && b!.messages.length === 1);
+    const third = followWs(c, PRODUCT, { id: ids[2] });
+    await until('refused', () => third.done);
+    expect(third.refused).toEqual([[expect.objectContaining({ extensions: expect.objectContaining({ code: 'TOO_MANY_SUBSCRIPTIONS' }) })]]);
+    // The two others go on.
+    await setPrice(ids[0]!, 1234);
+    await until('the first one still follows', () => a!.messages.some((m) => m.data?.productUpdated.priceCents === 1234));
+    a!.stop();
+    b!.stop();
+  });
+
+  it('ends when the token expires, with UNAUTHENTICATED', async () => {
+    const token = await issuer.token(seedUsers[1]!.id, 'customer', 2);
+    const followed = followWs(client(second.url, `Bearer ${token}`), PRODUCT, { id: seedId('product:COF-001') });
+    await until('the first message', () => followed.messages.length === 1);
+    await until('ended', () => followed.done, 10_000);
+    expect(followed.messages.at(-1)?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a connection whose token does not verify', async () => {
+    const followed = followWs(client(stack.gateway.url, 'Bearer not.a.token'), PRODUCT, { id: seedId('product:COF-001') });
+    await until('refused', () => followed.done);
+    expect(followed.messages).toEqual([]);
+    expect((followed.refused[0] as { code?: number }).code).toBe(4403);
+  });
+});
+
+describe('orderUpdated', () => {
+  it("over SSE: the order's owner sees it placed, with fields of other subgraphs", async () => {
+    const { body } = await placeOrder(stack, alice, [{ productId: seedId('product:COF-006'), quantity: 1 }]);
+    const id = body.data.placeOrder.id as string;
+    const followed = await followSse(stack.gateway.url, ORDER, { id }, alice);
+    expect(followed.status).toBe(200);
+    await until('the first message', () => followed.messages.length >= 1);
+    expect(followed.messages[0]!.data!.orderUpdated).toMatchObject({ id, lines: [{ quantity: 1, product: { name: expect.any(String), stock: { available: expect.any(Number) } } }] });
+    followed.stop();
+  });
+
+  it("refuses a stranger with NOT_FOUND, as for order, and ends the subscription", async () => {
+    const { body } = await placeOrder(stack, alice, [{ productId: seedId('product:COF-007'), quantity: 1 }]);
+    const id = body.data.placeOrder.id as string;
+    const overSse = await followSse(stack.gateway.url, ORDER, { id }, bob);
+    await until('ended', () => overSse.done);
+    expect(overSse.messages.map((m) => m.errors?.[0]?.extensions?.code)).toEqual(['NOT_FOUND']);
+    const overWs = followWs(client(stack.gateway.url, bob.authorization), ORDER, { id });
+    await until('ended', () => overWs.done);
+    expect(overWs.messages.map((m) => m.errors?.[0]?.extensions?.code)).toEqual(['NOT_FOUND']);
+    const anonymous = followWs(client(stack.gateway.url), ORDER, { id });
+    await until('ended', () => anonymous.done);
+    expect(anonymous.messages.map((m) => m.errors?.[0]?.extensions?.code)).toEqual([expect.stringMatching(/NOT_FOUND|UNAUTHENTICATED/)]);
+  });
+
+  it('refuses an invalid subscription before running anything (400 over SSE)', async () => {
+    const followed = await followSse(stack.gateway.url, 'subscription { productUpdated(id: "x") { nope } }', {});
+    expect(followed.status).toBe(400);
+    expect(followed.body?.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});
