@@ -127,14 +127,28 @@ describe('productUpdated', () => {
 });
 
 describe('orderUpdated', () => {
-  it("over SSE: the order's owner sees it placed, with fields of other subgraphs", async () => {
+  it('over SSE and WebSocket: the owner follows the order from PENDING to CONFIRMED, with fields of other subgraphs', async () => {
     const { body } = await placeOrder(stack, alice, [{ productId: seedId('product:COF-006'), quantity: 1 }]);
     const id = body.data.placeOrder.id as string;
-    const followed = await followSse(stack.gateway.url, ORDER, { id }, alice);
-    expect(followed.status).toBe(200);
-    await until('the first message', () => followed.messages.length >= 1);
-    expect(followed.messages[0]!.data!.orderUpdated).toMatchObject({ id, lines: [{ quantity: 1, product: { name: expect.any(String), stock: { available: expect.any(Number) } } }] });
-    followed.stop();
+    const overSse = await followSse(stack.gateway.url, ORDER, { id }, alice);
+    const overWs = followWs(client(stack.gateway.url, alice.authorization), ORDER, { id });
+    expect(overSse.status).toBe(200);
+    for (const followed of [overSse, overWs]) {
+      await until('CONFIRMED', () => followed.messages.some((m) => m.data?.orderUpdated.status === 'CONFIRMED' && m.data.orderUpdated.saga.state === 'COMPLETED'));
+      const orders = followed.messages.map((m) => m.data!.orderUpdated);
+      expect(orders.at(-1)).toMatchObject({
+        id,
+        status: 'CONFIRMED',
+        rejectionReason: null,
+        saga: { state: 'COMPLETED' },
+        payment: { status: expect.any(String) },
+        lines: [{ quantity: 1, product: { name: expect.any(String), stock: { available: expect.any(Number) } } }],
+      });
+      // Never backwards: PENDING (if it was still pending at subscribe) before CONFIRMED, never after.
+      const ranks = orders.map((o) => ['PENDING', 'CONFIRMED'].indexOf(o.status));
+      expect(ranks).toEqual([...ranks].sort());
+      followed.stop();
+    }
   });
 
   it("refuses a stranger with NOT_FOUND, as for order, and ends the subscription", async () => {
