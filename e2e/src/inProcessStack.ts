@@ -128,7 +128,7 @@ export async function startInProcessStack(
       ...(saga ? { queueDashboard: { redisUrl, prefix: sagaPrefix } } : {}),
       logger: createLogger('gateway', logLevel),
       port: 0,
-      ...opts.gateway,
+      ...{ ...opts.gateway, subscriptions: undefined },
       // Subscriptions over this stack's events (a test may change their limits).
       ...(opts.events !== false ? { subscriptions: { amqpUrl, eventsPrefix, ...opts.gateway?.subscriptions } } : {}),
     });

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedId, seedUsers } from '@mercado/dev-seed';
-import { composeSupergraph, startGateway } from '@mercado/gateway';
+import { composeSupergraph, documentHash, loadTrustedDocuments, startGateway } from '@mercado/gateway';
+import WebSocket from 'ws';
 import { createLogger, type RunningService } from '@mercado/service-kit';
 import { postGraphQL, testInternalSecret } from '@mercado/service-kit/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
@@ -169,5 +170,51 @@ describe('orderUpdated', () => {
     const followed = await followSse(stack.gateway.url, 'subscription { productUpdated(id: "x") { nope } }', {});
     expect(followed.status).toBe(400);
     expect(followed.body?.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});
+
+describe('the door', () => {
+  it('refuses a WebSocket upgrade from a page of a foreign origin (403), as for HTTP', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(stack.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers: { origin: 'https://evil.example' } });
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('opened')));
+    });
+    expect(status).toBe(403);
+  });
+
+  it('in production runs only trusted subscriptions, by text or by hash', async () => {
+    const trusted = loadTrustedDocuments();
+    const production = await startGateway({
+      supergraphSdl: composeSupergraph(),
+      subgraphUrls: Object.fromEntries(Object.entries(stack.subgraphs).map(([name, s]) => [name, s.url])),
+      auth: { jwksUrl: `${stack.subgraphs.accounts!.baseUrl}/.well-known/jwks.json`, issuer: 'mercado-accounts', audience: 'mercado' },
+      internalTokenSecret: testInternalSecret,
+      production: true,
+      trustedDocuments: trusted,
+      logger: createLogger('gateway-production', 'silent'),
+      port: 0,
+      subscriptions: { amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', eventsPrefix: stack.eventsPrefix },
+    });
+    try {
+      const c = client(production.url);
+      const id = seedId('product:COF-008');
+      const own = followWs(c, PRODUCT, { id });
+      await until('refused', () => own.done);
+      expect(own.refused).toEqual([[expect.objectContaining({ extensions: expect.objectContaining({ code: 'OPERATION_NOT_ALLOWED' }) })]]);
+      const text = [...trusted.values()].find((t) => t.startsWith('subscription ProductUpdated'))!;
+      const byText = followWs(c, text, { id });
+      const byHash = c.subscribe(
+        { query: '', variables: { id }, extensions: { persistedQuery: { version: 1, sha256Hash: documentHash(text) } } },
+        { next: (m) => void hashed.push(m), error: () => {}, complete: () => {} },
+      );
+      const hashed: unknown[] = [];
+      await until('both first messages', () => byText.messages.length === 1 && hashed.length === 1);
+      expect(hashed[0]).toEqual(byText.messages[0]);
+      byText.stop();
+      byHash();
+    } finally {
+      await production.close();
+    }
   });
 });

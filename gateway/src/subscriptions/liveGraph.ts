@@ -125,13 +125,14 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
     }
     try {
       await opts.rateLimit?.(userKey(who));
-      guard?.({ method: 'POST', search: '', body: params });
+      // An empty query beside a hash (graphql-ws requires the field) names the document by its hash.
+      guard?.({ method: 'POST', search: '', body: { ...params, query: params.query || undefined } });
     } catch (e) {
       if (e instanceof HttpError) return { refused: [error(e.code, e.message)], status: e.status };
       throw e;
     }
     const hash = (params.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)?.sha256Hash;
-    const text = params.query ?? (typeof hash === 'string' ? opts.trustedDocuments?.get(hash) : undefined);
+    const text = params.query || (typeof hash === 'string' ? opts.trustedDocuments?.get(hash) : undefined);
     if (typeof text !== 'string') {
       return { refused: [error(hash ? 'PERSISTED_QUERY_NOT_FOUND' : 'BAD_REQUEST', hash ? 'No trusted document has this hash' : 'The operation has no query')], status: 400 };
     }
