@@ -1,7 +1,8 @@
 import type { Logger } from '@mercado/service-kit';
 import { createLiveGraph, type LiveGraph, type LiveGraphOptions, type SubscriptionOptions } from './liveGraph.ts';
 
-export { defaultSubscriptionLimits, type LiveGraph, type SubscriptionOptions } from './liveGraph.ts';
+export { defaultSubscriptionLimits } from './defaults.ts';
+export type { LiveGraph, SubscriptionOptions } from './liveGraph.ts';
 
 /**
  * Connects this gateway process to the integration events (a LiveEvents queue of its own,

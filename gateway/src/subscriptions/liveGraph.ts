@@ -12,6 +12,7 @@ import { graphql } from '../executor/apolloInternals.ts';
 import type { GatewayContext } from '../gateway.ts';
 import { operationLimits, type OperationLimits } from '../limits.ts';
 import { trustedDocumentsGuard, type TrustedDocuments } from '../trustedDocuments.ts';
+import { defaultSubscriptionLimits } from './defaults.ts';
 import { toLiveQuery } from './liveFields.ts';
 import { LiveStream, type LiveResult } from './liveStream.ts';
 
@@ -28,7 +29,6 @@ export interface SubscriptionOptions {
   maxPerUser?: number;
 }
 
-export const defaultSubscriptionLimits = { maxPerConnection: 25, maxPerUser: 100 };
 
 /** Past this many bytes waiting to be written to a WebSocket, its client is not reading: it is disconnected. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
