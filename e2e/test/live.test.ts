@@ -10,6 +10,7 @@ import { composeSupergraph, documentHash, loadTrustedDocuments, startGateway } f
 import WebSocket from 'ws';
 import { createLogger, type RunningService } from '@mercado/service-kit';
 import { postGraphQL, testInternalSecret } from '@mercado/service-kit/testing';
+import { closeBrokerConnections } from '@mercado/event-bus/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
 import { signIn } from './helpers.ts';
 import { followSse, followWs, testIssuer, until, wsClient } from './liveSupport.ts';
@@ -117,6 +118,28 @@ describe('productUpdated', () => {
     await until('the first message', () => followed.messages.length === 1);
     await until('ended', () => followed.done, 10_000);
     expect(followed.messages.at(-1)?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('resumes after the broker connection is lost: the subscriber is brought up to date, nothing hangs', async () => {
+    const id = seedId('product:COF-009');
+    const followed = followWs(client(stack.gateway.url), PRODUCT, { id });
+    await until('the first message', () => followed.messages.length === 1);
+    expect(await closeBrokerConnections(`${stack.eventsPrefix}-gateway-live`)).toBeGreaterThan(0);
+    // The gateway's queue went with its connection: this event may reach no queue of the gateway's;
+    // the re-read after the reconnect brings it anyway.
+    await setPrice(id, 2468);
+    await until('the price, after the reconnect', () => followed.messages.some((m) => m.data?.productUpdated.priceCents === 2468));
+    expect(followed.done).toBe(false);
+    followed.stop();
+  });
+
+  it('closes a connection that sends a malformed message (4400), without touching others', async () => {
+    const ws = new WebSocket(stack.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send('{"type":"connection_init"}');
+    ws.send('not json at all');
+    const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+    expect(code).toBe(4400);
   });
 
   it('refuses a connection whose token does not verify', async () => {

@@ -11,7 +11,7 @@ export type { LiveGraph, SubscriptionOptions } from './liveGraph.ts';
  */
 export async function startSubscriptions(opts: Omit<LiveGraphOptions, 'liveEvents'> & { subscriptions: SubscriptionOptions; logger: Logger }): Promise<LiveGraph> {
   const { connectToBroker, LiveEvents, topologyNames } = await import('@mercado/event-bus');
-  const connection = connectToBroker(opts.subscriptions.amqpUrl, opts.logger, `gateway-live-${process.pid}`);
+  const connection = connectToBroker(opts.subscriptions.amqpUrl, opts.logger, `${opts.subscriptions.eventsPrefix}-gateway-live-${process.pid}`);
   const liveEvents = new LiveEvents({ connection, names: topologyNames(opts.subscriptions.eventsPrefix), logger: opts.logger, owner: 'gateway' });
   await liveEvents.start();
   const graph = createLiveGraph({ ...opts, liveEvents });
