@@ -18,6 +18,7 @@ import { createAuthenticator, type AuthenticationOptions } from './authenticatio
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
 import { createOriginCheck } from './httpSecurity.ts';
 import { startSubscriptions, type LiveGraph, type SubscriptionOptions } from './subscriptions/index.ts';
+import { withDeferDirective } from './defer/deferDirective.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { withFastExecutor } from './executor/fastExecutor.ts';
@@ -125,10 +126,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   gateway.onSchemaLoadOrUpdate((schema) => (apiSchema = schema.apiSchema));
 
   const apollo = new ApolloServer<GatewayContext>({
-    gateway:
+    gateway: withDeferDirective(
       opts.executor === 'apollo'
         ? gateway
         : withFastExecutor(gateway, { dataSource: (name) => dataSources.get(name), logger: opts.logger }),
+    ),
     introspection: !opts.production,
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors(opts.logger),
