@@ -19,6 +19,7 @@ import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
 import { createOriginCheck } from './httpSecurity.ts';
 import { startSubscriptions, type LiveGraph, type SubscriptionOptions } from './subscriptions/index.ts';
 import { withDeferDirective } from './defer/deferDirective.ts';
+import { createIncrementalDelivery } from './defer/incremental.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { withFastExecutor } from './executor/fastExecutor.ts';
@@ -121,9 +122,13 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     },
   });
 
-  // What subscriptions are validated against: the schema clients see.
+  // What subscriptions are validated against (the schema clients see), and what @defer is planned over.
   let apiSchema: import('graphql').GraphQLSchema | undefined;
-  gateway.onSchemaLoadOrUpdate((schema) => (apiSchema = schema.apiSchema));
+  let supergraph: { apiSchema: import('graphql').GraphQLSchema; coreSupergraphSdl: string } | undefined;
+  gateway.onSchemaLoadOrUpdate((schema) => {
+    apiSchema = schema.apiSchema;
+    supergraph = schema;
+  });
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway: withDeferDirective(
@@ -203,6 +208,27 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       })
     : undefined;
 
+  // @defer answered part by part (multipart/mixed) on the gateway's own executor; `apollo` answers at once.
+  const incremental =
+    opts.executor === 'apollo'
+      ? undefined
+      : createIncrementalDelivery({
+          schema: () => supergraph,
+          dataSource: (name) => dataSources.get(name),
+          authenticate: authenticateAndLimit,
+          contextFor: (viewer, req) => {
+            const header = req.headers['x-request-id'];
+            const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
+            return { viewer, requestId, internalToken: Promise.resolve(dedupe ? sharedInternalToken(viewer) : signInternalToken({ viewer, requestId })) };
+          },
+          formatError: maskUnexpectedErrors(opts.logger),
+          fallback: handler,
+          limits,
+          trustedDocuments: opts.production ? opts.trustedDocuments : undefined,
+          maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
+          logger: opts.logger,
+        });
+
   let live: LiveGraph | undefined;
   if (opts.subscriptions) {
     const corsOrigins = opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins);
@@ -243,6 +269,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       if (applyHttpSecurity(req, res)) return;
       if (dashboard?.handles(req)) return dashboard.handle(req, res);
       if (live?.handlesSse(req)) return live.handleSse(req, res);
+      if (incremental?.handles(req)) return incremental.handle(req, res);
       await handler(req, res);
     }, opts.port, opts.host);
   } catch (error) {

@@ -301,6 +301,36 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  async function serveSse(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body: string | null = null;
+    try {
+      if (req.method === 'POST') body = await readBody(req);
+    } catch (e) {
+      if (!(e instanceof HttpError)) throw e;
+      res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      return void res.end(JSON.stringify({ errors: [error(e.code, e.message)] }));
+    }
+    const [responseBody, init] = await sse({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: { get: (key) => (key === 'accept' ? 'text/event-stream' : [req.headers[key]].flat().join('\n') || null) },
+      body,
+      raw: req,
+      context: {},
+    });
+    res.writeHead(init.status, init.statusText, init.headers);
+    if (!responseBody || typeof responseBody === 'string') return void res.end(responseBody);
+    const stop = () => void responseBody.return(undefined);
+    res.once('close', stop);
+    for await (const chunk of responseBody) {
+      if (!res.writable) break;
+      // Waits until the chunk is handed to the socket: a client that stops reading holds one result.
+      await new Promise<void>((resolve) => res.write(chunk, () => resolve()));
+    }
+    res.off('close', stop);
+    res.end();
+  }
+
   let closing = false;
   return {
     attach(server) {
@@ -317,33 +347,14 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
       return /text\/event-stream/.test(req.headers.accept ?? '') && (req.url ?? '/').split('?')[0] === '/graphql';
     },
     async handleSse(req, res) {
-      let body: string | null = null;
       try {
-        if (req.method === 'POST') body = await readBody(req);
+        await serveSse(req, res);
       } catch (e) {
-        if (!(e instanceof HttpError)) throw e;
-        res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-        return void res.end(JSON.stringify({ errors: [error(e.code, e.message)] }));
+        opts.logger.error({ err: e }, 'subscription over SSE failed');
+        if (res.headersSent) return void res.destroy();
+        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ errors: [error('INTERNAL_SERVER_ERROR', 'Internal server error')] }));
       }
-      const [responseBody, init] = await sse({
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        headers: { get: (key) => (key === 'accept' ? 'text/event-stream' : [req.headers[key]].flat().join('\n') || null) },
-        body,
-        raw: req,
-        context: {},
-      });
-      res.writeHead(init.status, init.statusText, init.headers);
-      if (!responseBody || typeof responseBody === 'string') return void res.end(responseBody);
-      const stop = () => void responseBody.return(undefined);
-      res.once('close', stop);
-      for await (const chunk of responseBody) {
-        if (!res.writable) break;
-        // Waits until the chunk is handed to the socket: a client that stops reading holds one result.
-        await new Promise<void>((resolve) => res.write(chunk, () => resolve()));
-      }
-      res.off('close', stop);
-      res.end();
     },
     get size() {
       return streams.size;
