@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedId, seedUsers } from '@mercado/dev-seed';
-import { composeSupergraph, documentHash, loadTrustedDocuments, startGateway } from '@mercado/gateway';
+import { composeSupergraph, deleteRateLimitKeys, documentHash, loadTrustedDocuments, startGateway } from '@mercado/gateway';
 import WebSocket from 'ws';
 import { createLogger, type RunningService } from '@mercado/service-kit';
 import { postGraphQL, testInternalSecret } from '@mercado/service-kit/testing';
@@ -118,6 +118,41 @@ describe('productUpdated', () => {
     await until('the first message', () => followed.messages.length === 1);
     await until('ended', () => followed.done, 10_000);
     expect(followed.messages.at(-1)?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it("caps one user's subscriptions across connections, and counts each subscribe against the rate limit", async () => {
+    const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const keyPrefix = `live-test-rate-${Date.now()}`;
+    const capped = await startGateway({
+      supergraphSdl: composeSupergraph(),
+      subgraphUrls: Object.fromEntries(Object.entries(stack.subgraphs).map(([name, s]) => [name, s.url])),
+      auth: { jwksUrl: issuer.jwksUrl, issuer: 'mercado-accounts', audience: 'mercado' },
+      internalTokenSecret: testInternalSecret,
+      production: false,
+      logger: createLogger('gateway-capped', 'silent'),
+      port: 0,
+      rateLimit: { redisUrl, keyPrefix, points: 4, durationSeconds: 60 },
+      subscriptions: { amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', eventsPrefix: stack.eventsPrefix, maxPerUser: 2 },
+    });
+    try {
+      const token = `Bearer ${await issuer.token(seedUsers[3]!.id, 'customer', 600)}`;
+      const id = seedId('product:COF-010');
+      const codeOf = async () => {
+        const followed = followWs(client(capped.url, token), PRODUCT, { id });
+        await until('an answer', () => followed.messages.length > 0 || followed.done);
+        return followed.messages.length > 0 ? 'OK' : (followed.refused[0] as Array<{ extensions: { code: string } }>)[0]!.extensions.code;
+      };
+      expect([await codeOf(), await codeOf(), await codeOf(), await codeOf(), await codeOf()]).toEqual([
+        'OK',
+        'OK',
+        'TOO_MANY_SUBSCRIPTIONS',
+        'TOO_MANY_SUBSCRIPTIONS',
+        'RATE_LIMITED',
+      ]);
+    } finally {
+      await capped.close();
+      await deleteRateLimitKeys(redisUrl, keyPrefix);
+    }
   });
 
   it('resumes after the broker connection is lost: the subscriber is brought up to date, nothing hangs', async () => {

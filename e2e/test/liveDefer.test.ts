@@ -58,6 +58,16 @@ describe('@defer', () => {
     expect({ data: first.data }).toEqual(plain.body);
   });
 
+  it('checks the caller as any request does: a bad token is refused before anything runs', async () => {
+    const res = await fetch(stack.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'multipart/mixed;deferSpec=20220824', authorization: 'Bearer nope' },
+      body: JSON.stringify({ query: page(true) }),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
   it('answers an operation without @defer as usual, multipart accepted or not', async () => {
     const res = await fetch(stack.gateway.url, {
       method: 'POST',
