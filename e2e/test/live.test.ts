@@ -12,7 +12,7 @@ import { createLogger, type RunningService } from '@mercado/service-kit';
 import { postGraphQL, testInternalSecret } from '@mercado/service-kit/testing';
 import { closeBrokerConnections } from '@mercado/event-bus/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
-import { signIn } from './helpers.ts';
+import { selectCounts, signIn } from './helpers.ts';
 import { followSse, followWs, testIssuer, until, wsClient } from './liveSupport.ts';
 import { placeOrder } from './sagaHelpers.ts';
 
@@ -83,6 +83,20 @@ describe('productUpdated', () => {
     const prices = followed.messages.map((m) => m.data!.productUpdated.priceCents);
     expect(prices.slice(1).every((p) => p === first.priceCents + 100)).toBe(true);
     followed.stop();
+  });
+
+  it('fans an event out to 50 followers of a product with one re-read, not 50', async () => {
+    const id = seedId('product:COF-002');
+    const connections = [client(stack.gateway.url), client(stack.gateway.url)];
+    const followers = Array.from({ length: 50 }, (_, i) => followWs(connections[i % 2]!, PRODUCT, { id }));
+    await until('every first message', () => followers.every((f) => f.messages.length === 1));
+    stack.resetQueryLog();
+    await setPrice(id, 999);
+    await until('every follower hears it', () => followers.every((f) => f.messages.some((m) => m.data?.productUpdated.priceCents === 999)));
+    // updateProductPrice itself reads the product a few times; the 50 re-reads share one run.
+    expect(selectCounts(stack).inventory).toBeLessThanOrEqual(2);
+    expect(selectCounts(stack).reviews).toBeLessThanOrEqual(4);
+    for (const f of followers) f.stop();
   });
 
   it('reaches the subscribers of every gateway: each has its own queue of live events', async () => {

@@ -106,6 +106,8 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
   const rules = [...specifiedRules, ...validationRules];
   const guard = opts.trustedDocuments ? trustedDocumentsGuard(opts.trustedDocuments) : undefined;
   const perUser = new Map<string, number>();
+  /** Runs in flight for one event, by query, variables and identity: shared by every subscriber asking the same. */
+  const sharedRuns = new Map<string, Promise<LiveResult>>();
   const streams = new Set<LiveStream>();
 
   const userKey = (s: Subscriber) => (s.viewer ? `user:${s.viewer.id}` : s.address);
@@ -183,7 +185,7 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
     let stream: LiveStream | undefined;
     let missed = false;
     const stop = opts.liveEvents.subscribe(live.events, live.aggregateId, {
-      event: (event) => (stream ? stream.event({ key: `${event.source}.${event.type}`, version: event.version }) : (missed = true)),
+      event: (event) => (stream ? stream.event({ key: `${event.source}.${event.type}`, version: event.version, id: event.id }) : (missed = true)),
       resync: () => (stream ? stream.refresh() : (missed = true)),
     });
     let first: LiveResult;
@@ -194,7 +196,22 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
       release();
       throw e;
     }
-    stream = new LiveStream(() => runQuery(live.query, params, who.viewer), live.responseKey, first);
+    // Every subscriber told of one event re-reads in that event's dispatch, after it arrived: those
+    // asking the same query as the same identity share one run (1,000 followers of a product, one read).
+    const sharing = `${who.viewer ? `${who.viewer.id}:${who.viewer.role}` : 'anonymous'}\u0000${params.operationName ?? ''}\u0000${JSON.stringify(params.variables ?? {})}\u0000${live.query}`;
+    const rerun = (trigger?: string): Promise<LiveResult> => {
+      if (trigger === undefined) return runQuery(live.query, params, who.viewer);
+      const key = `${trigger}\u0000${sharing}`;
+      let run = sharedRuns.get(key);
+      if (!run) {
+        run = runQuery(live.query, params, who.viewer);
+        sharedRuns.set(key, run);
+        const forget = () => sharedRuns.delete(key);
+        run.then(forget, forget);
+      }
+      return run;
+    };
+    stream = new LiveStream(rerun, live.responseKey, first);
     streams.add(stream);
     let expiry: NodeJS.Timeout | undefined;
     const s = stream;

@@ -8,6 +8,8 @@ export interface LiveEventNotice {
   /** `<source>.<Type>`: versions are compared per kind (a product's price and its stock are versioned apart). */
   key: string;
   version: number;
+  /** The event's id: runs for the same event may be shared by subscribers asking the same query. */
+  id?: string;
 }
 
 /** Error codes after which following is pointless: the stream ends with that result. */
@@ -32,12 +34,14 @@ export class LiveStream implements AsyncGenerator<LiveResult, undefined, unknown
   private waiting?: (result: IteratorResult<LiveResult, undefined>) => void;
   private running = false;
   private again = false;
+  /** The event the next run is for (undefined: a refresh of no event, never shared). */
+  private trigger?: string;
   private lastPushed?: string;
   private readonly versions = new Map<string, number>();
   private cleanup: Array<() => void> = [];
 
   constructor(
-    private readonly run: () => Promise<LiveResult>,
+    private readonly run: (trigger?: string) => Promise<LiveResult>,
     private readonly responseKey: string,
     first: LiveResult,
   ) {
@@ -54,12 +58,13 @@ export class LiveStream implements AsyncGenerator<LiveResult, undefined, unknown
   event(notice: LiveEventNotice): void {
     if (notice.version <= (this.versions.get(notice.key) ?? 0)) return;
     this.versions.set(notice.key, notice.version);
-    this.refresh();
+    this.refresh(notice.id);
   }
 
-  /** Runs the query again (after the one in flight, if any). */
-  refresh(): void {
+  /** Runs the query again (after the one in flight, if any); `trigger` names the event it is for. */
+  refresh(trigger?: string): void {
     if (this.isEnding()) return;
+    this.trigger = trigger;
     if (this.running) {
       this.again = true;
       return;
@@ -84,9 +89,11 @@ export class LiveStream implements AsyncGenerator<LiveResult, undefined, unknown
     try {
       do {
         this.again = false;
+        const trigger = this.trigger;
+        this.trigger = undefined;
         let result: LiveResult;
         try {
-          result = await this.run();
+          result = await this.run(trigger);
         } catch {
           result = { errors: [{ message: 'The subscription could not be refreshed', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] };
         }
