@@ -15,6 +15,7 @@ export async function startSubscriptions(opts: Omit<LiveGraphOptions, 'liveEvent
   const liveEvents = new LiveEvents({ connection, names: topologyNames(opts.subscriptions.eventsPrefix), logger: opts.logger, owner: 'gateway' });
   await liveEvents.start();
   const graph = createLiveGraph({ ...opts, liveEvents });
+  let closed: Promise<void> | undefined;
   return {
     attach: (server) => graph.attach(server),
     handlesSse: (req) => graph.handlesSse(req),
@@ -22,10 +23,11 @@ export async function startSubscriptions(opts: Omit<LiveGraphOptions, 'liveEvent
     get size() {
       return graph.size;
     },
-    async close() {
-      await graph.close();
-      await liveEvents.stop().catch(() => {});
-      await connection.close();
-    },
+    close: () =>
+      (closed ??= (async () => {
+        await graph.close();
+        await liveEvents.stop().catch(() => {});
+        await connection.close();
+      })()),
   };
 }
