@@ -41,7 +41,7 @@ export async function startInProcessStack(
     seed?: boolean;
     logLevel?: string;
     /** Overrides some of the gateway's options (limits, rate limit, production, ...). */
-    gateway?: Partial<GatewayOptions>;
+    gateway?: Partial<Omit<GatewayOptions, 'subscriptions'>> & { subscriptions?: Partial<GatewayOptions['subscriptions']> };
     /** Integration events over the real broker, under a unique prefix (default on). */
     events?: boolean;
     /** Saga queues on the real Redis, under a unique prefix (default on). */
@@ -130,7 +130,9 @@ export async function startInProcessStack(
       ...(saga ? { sessionRevocation: { redisUrl, prefix: sagaPrefix } } : {}),
       logger: createLogger('gateway', logLevel),
       port: 0,
-      ...opts.gateway,
+      ...{ ...opts.gateway, subscriptions: undefined },
+      // Subscriptions over this stack's events (a test may change their limits).
+      ...(opts.events !== false ? { subscriptions: { amqpUrl, eventsPrefix, ...opts.gateway?.subscriptions } } : {}),
     });
     closers.push(gateway.close);
     return {

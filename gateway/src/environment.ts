@@ -8,6 +8,7 @@ import { developmentPublicHosts } from './hostCheck.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { subgraphs } from './subgraphs.ts';
 import { gateway } from '@mercado/system';
+import { defaultSubscriptionLimits } from './subscriptions/defaults.ts';
 import { trustedDocumentsPath } from './trustedDocuments.ts';
 
 const urlOverrides = Object.fromEntries(
@@ -74,6 +75,12 @@ export const gatewayEnvironment = {
   CORS_ORIGINS: z.string().optional(),
   /** The admins' saga queue dashboard at /admin/queues (over REDIS_URL and SAGA_PREFIX); unset: on in development, off in production. */
   ADMIN_DASHBOARD: z.enum(['on', 'off']).optional(),
+  /** The broker whose integration events feed subscriptions; unset: the gateway serves no subscriptions. */
+  AMQP_URL: z.string().url().optional(),
+  /** Prefix of the events exchange (`<prefix>.events`), as the services' EVENTS_PREFIX. */
+  EVENTS_PREFIX: z.string().min(1).default('mercado'),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: positive(defaultSubscriptionLimits.maxPerConnection),
+  MAX_SUBSCRIPTIONS_PER_USER: positive(defaultSubscriptionLimits.maxPerUser),
   ...urlOverrides,
 };
 

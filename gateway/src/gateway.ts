@@ -21,9 +21,13 @@ import { createAuthenticator, type AuthenticationOptions } from './authenticatio
 import { createSessionRevocationCheck, type SessionRevocationOptions } from './sessionRevocation.ts';
 import { defaultDemandControl, demandControl } from './demandControl.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
-import { createHostCheck, developmentPublicHosts } from './hostCheck.ts';
+import { createHostCheck, developmentPublicHosts, hostMatcher } from './hostCheck.ts';
 import { clientAddressResolver } from './clientAddress.ts';
 import { checkPersistedQuery, refuseNulBytes, stripQueryPlanHeaders } from './requestHygiene.ts';
+import { createOriginCheck } from './httpSecurity.ts';
+import { startSubscriptions, type LiveGraph, type SubscriptionOptions } from './subscriptions/index.ts';
+import { withDeferDirective } from './defer/deferDirective.ts';
+import { createIncrementalDelivery } from './defer/incremental.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { withFastExecutor } from './executor/fastExecutor.ts';
@@ -97,6 +101,8 @@ export interface GatewayOptions {
   rateLimit?: RateLimitOptions;
   /** The saga queues' dashboard at /admin/queues, for admins; omitted: no /admin routes at all. */
   queueDashboard?: QueueDashboardOptions;
+  /** Subscriptions over WebSocket and SSE on /graphql, fed by the integration events; omitted: none. */
+  subscriptions?: SubscriptionOptions;
   logger: Logger;
   port: number;
   host?: string;
@@ -146,11 +152,20 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     },
   });
 
+  // What subscriptions are validated against (the schema clients see), and what @defer is planned over.
+  let apiSchema: import('graphql').GraphQLSchema | undefined;
+  let supergraph: { apiSchema: import('graphql').GraphQLSchema; coreSupergraphSdl: string } | undefined;
+  gateway.onSchemaLoadOrUpdate((schema) => {
+    apiSchema = schema.apiSchema;
+    supergraph = schema;
+  });
+
   const apollo = new ApolloServer<GatewayContext>({
-    gateway:
+    gateway: withDeferDirective(
       opts.executor === 'apollo'
         ? gateway
         : withFastExecutor(gateway, { dataSource: (name) => dataSources.get(name), logger: opts.logger }),
+    ),
     introspection: !opts.production,
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors(opts.logger),
@@ -238,11 +253,61 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     : undefined;
 
   const checkHost = createHostCheck(opts.publicHosts ?? (opts.production ? [] : developmentPublicHosts));
+  // @defer answered part by part (multipart/mixed) on the gateway's own executor; `apollo` answers at once.
+  const incremental =
+    opts.executor === 'apollo'
+      ? undefined
+      : createIncrementalDelivery({
+          schema: () => supergraph,
+          dataSource: (name) => dataSources.get(name),
+          authenticate: authenticateAndLimit,
+          contextFor: (viewer, req) => {
+            const header = req.headers['x-request-id'];
+            const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
+            return { viewer, requestId, clientAddress: clientAddressOf(req), internalToken: Promise.resolve(dedupe ? sharedInternalToken(viewer) : signInternalToken({ viewer, requestId })) };
+          },
+          formatError: maskUnexpectedErrors(opts.logger),
+          fallback: handler,
+          limits,
+          trustedDocuments: opts.production ? opts.trustedDocuments : undefined,
+          maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
+          logger: opts.logger,
+        });
+
+  let live: LiveGraph | undefined;
+  if (opts.subscriptions) {
+    const corsOrigins = opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins);
+    const hostAllowed = hostMatcher(opts.publicHosts ?? (opts.production ? [] : developmentPublicHosts));
+    const originAllowed = createOriginCheck(corsOrigins);
+    live = await startSubscriptions({
+      subscriptions: opts.subscriptions,
+      apollo,
+      apiSchema: () => apiSchema,
+      authenticate,
+      rateLimit: rateLimiter ? (key) => rateLimiter.consume(key) : undefined,
+      // Signed for each run, never shared: a re-query after an event must not join a subgraph
+      // fetch that started before the event's commit (dedupeSubgraphFetches).
+      contextFor: (viewer) => {
+        const requestId = randomUUID();
+        // Subscriptions run queries only: no mutation carries this address to accounts.
+        return { viewer, requestId, clientAddress: '', internalToken: Promise.resolve(signInternalToken({ viewer, requestId })) };
+      },
+      // The upgrade passes the same Host check as every request (DNS rebinding), then the Origin check.
+      originAllowed: (origin, host) => hostAllowed(host) && originAllowed(origin, host),
+      limits,
+      production: opts.production,
+      trustedDocuments: opts.trustedDocuments,
+      maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
+      logger: opts.logger,
+    });
+  }
+
   const applyHttpSecurity = createHttpSecurity({
     production: opts.production,
     corsOrigins: opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins),
   });
   const stop = async () => {
+    await live?.close();
     await apollo.stop();
     await rateLimiter?.close();
     await revocation?.close();
@@ -258,17 +323,21 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         return;
       }
       if (dashboard?.handles(req)) return dashboard.handle(req, res);
+      if (live?.handlesSse(req)) return live.handleSse(req, res);
+      if (incremental?.handles(req)) return incremental.handle(req, res);
       await handler(req, res);
     }, opts.port, opts.host);
   } catch (error) {
     await stop();
     throw error;
   }
+  live?.attach(server.server);
   return {
     url: `${server.url}/graphql`,
     baseUrl: server.url,
     readiness,
     close: async () => {
+      await live?.close();
       await server.close();
       await stop();
     },

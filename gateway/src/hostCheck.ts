@@ -29,13 +29,21 @@ export function hostName(host: string | undefined): string | undefined {
  * answered. An empty list turns the check off (production without PUBLIC_HOSTS).
  */
 export function createHostCheck(publicHosts: readonly string[]) {
-  const patterns = publicHosts.map(hostPattern);
+  const allowed = hostMatcher(publicHosts);
   return function checkHost(req: IncomingMessage, res: ServerResponse): boolean {
-    if (patterns.length === 0) return false;
     if (req.method === 'GET' && probePaths.has((req.url ?? '/').split('?')[0]!)) return false;
-    const name = hostName(req.headers.host);
-    if (name !== undefined && patterns.some((p) => p.test(name))) return false;
+    if (allowed(req.headers.host)) return false;
     sendJson(res, 421, { errors: [{ message: 'This gateway does not answer to that host name', extensions: { code: 'HOST_NOT_ALLOWED' } }] });
     return true;
+  };
+}
+
+/** Whether a Host header names one of the public names (always, when the list is empty). */
+export function hostMatcher(publicHosts: readonly string[]): (host: string | undefined) => boolean {
+  const patterns = publicHosts.map(hostPattern);
+  return (host) => {
+    if (patterns.length === 0) return true;
+    const name = hostName(host);
+    return name !== undefined && patterns.some((p) => p.test(name));
   };
 }

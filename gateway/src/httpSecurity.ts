@@ -93,3 +93,19 @@ export function createHttpSecurity(opts: HttpSecurityOptions) {
     return false;
   };
 }
+
+/**
+ * The same origin rule for requests that have no response to write headers on (a WebSocket
+ * upgrade): the allowlist, or the gateway's own origin.
+ */
+export function createOriginCheck(corsOrigins: readonly string[]) {
+  const patterns = corsOrigins.map(originPattern);
+  return (origin: string, host: string | undefined): boolean => {
+    if (patterns.some((p) => p.test(origin))) return true;
+    try {
+      return new URL(origin).host === host;
+    } catch {
+      return false;
+    }
+  };
+}

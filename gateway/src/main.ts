@@ -62,6 +62,14 @@ if (workers > 1 && cluster.isPrimary) {
     },
     sessionRevocation: { redisUrl: env.REDIS_URL, prefix: env.SAGA_PREFIX },
     queueDashboard: queueDashboardEnabled(env) ? { redisUrl: env.REDIS_URL, prefix: env.SAGA_PREFIX } : undefined,
+    subscriptions: env.AMQP_URL
+      ? {
+          amqpUrl: env.AMQP_URL,
+          eventsPrefix: env.EVENTS_PREFIX,
+          maxPerConnection: env.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+          maxPerUser: env.MAX_SUBSCRIPTIONS_PER_USER,
+        }
+      : undefined,
     logger,
     port: env.PORT,
     host: env.HOST,

@@ -3,6 +3,7 @@ import { Order } from './Order.ts';
 import { SagaStep } from './Saga.ts';
 import { OrderLine } from './OrderLine.ts';
 import { Query } from './Query.ts';
+import { Subscription } from './Subscription.ts';
 import { User } from './User.ts';
 
-export const resolvers = { Query, Mutation, User, Order, OrderLine, SagaStep };
+export const resolvers = { Query, Mutation, Subscription, User, Order, OrderLine, SagaStep };
