@@ -4,4 +4,4 @@ export { defineParticipant, type CommandOf, type ParticipantContract, type Paylo
 export { inventoryParticipant, paymentsParticipant, sagaIdSchema } from './contracts.ts';
 export { startParticipant, type CommandHandler, type ContractHandlers, type ParticipantOptions } from './participant.ts';
 export { UnrecoverableError, Worker } from 'bullmq';
-export { runOnce, type RawSql, type TransactionalDb } from './runOnce.ts';
+export { pruneProcessedCommands, recordResult, runOnce, storedResult, type RawSql, type TransactionalDb } from './runOnce.ts';

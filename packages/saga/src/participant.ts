@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { commandQueue, type SagaBus, type SagaCommand, type StepResult } from './bus.ts';
 import type { CommandOf, ParticipantContract, PayloadOf } from './contract.ts';
+import { pruneProcessedCommands, type RawSql } from './runOnce.ts';
 
 /** Runs one command of a participant's contract; `ok: false` answers are data, not errors. */
 export type CommandHandler<P> = (payload: P, meta: { sagaId: string; step: string }) => Promise<StepResult>;
@@ -16,6 +17,11 @@ export interface ParticipantOptions<C extends ParticipantContract> {
   handlers: ContractHandlers<C>;
   logger: Logger;
   concurrency?: number;
+  /**
+   * The participant's database: its run-once records ("ProcessedCommand") older than
+   * `retentionDays` (default 14) are pruned at start and hourly, by their createdAt index.
+   */
+  records?: { db: RawSql; retentionDays?: number };
 }
 
 /**
@@ -43,9 +49,20 @@ export function startParticipant<C extends ParticipantContract>(opts: Participan
   );
   worker.on('failed', (job, err) => opts.logger.warn({ err: err.message, job: job?.id, attempts: job?.attemptsMade }, 'saga command failed'));
   worker.on('error', (err) => opts.logger.warn({ err: err.message }, 'saga worker error'));
+  let pruning: Promise<unknown> = Promise.resolve();
+  const prune = () => {
+    if (!opts.records) return;
+    const { db, retentionDays } = opts.records;
+    pruning = pruneProcessedCommands(db, retentionDays).catch((err) => opts.logger.warn({ err: (err as Error).message }, 'could not prune run-once records'));
+  };
+  prune();
+  const pruner = setInterval(prune, 3_600_000);
+  pruner.unref();
   return {
     worker,
     close: async () => {
+      clearInterval(pruner);
+      await pruning;
       await worker.close();
       await connection.quit().catch(() => connection.disconnect());
     },

@@ -10,6 +10,7 @@ export async function startInventoryWorkers(db: Db, config: SagaRuntime & { logg
     bus,
     contract: inventoryParticipant,
     logger: config.logger,
+    records: { db },
     handlers: {
       reserve: (payload, { sagaId }) => reserveStock(db, { ...payload, sagaId }),
       commit: (_, { sagaId }) => commitReservation(db, { sagaId }),

@@ -11,6 +11,7 @@ export async function startPaymentsWorkers(db: Db, config: SagaRuntime & { logge
     bus,
     contract: paymentsParticipant,
     logger: config.logger,
+    records: { db },
     handlers: {
       authorize: (payload, { sagaId }) => authorize(db, { ...payload, sagaId }, options),
       capture: (payload, { sagaId }) => capture(db, { ...payload, sagaId }),

@@ -3,12 +3,12 @@
  * function over the database that the saga's workers call. Every operation is idempotent per
  * (sagaId, step) and returns its outcome as data; `ok: false` means retrying cannot help.
  */
-import { z } from 'zod';
-import { isId } from '@mercado/service-kit';
+import type { z } from 'zod';
+import { paymentsParticipant, recordResult, sagaIdSchema } from '@mercado/saga';
 import type { Db, Tx } from '../db.ts';
 import type { Payment, PaymentStatus } from '../generated/prisma/client.ts';
 import { availableCents, DEFAULT_CREDIT_LIMIT_CENTS, lockAccount } from './accounts.ts';
-import { hasProcessed, runOnce } from './processedCommands.ts';
+import { runOnce } from './processedCommands.ts';
 
 export type { Payment, PaymentStatus };
 
@@ -51,22 +51,10 @@ export interface AuthorizeOptions {
   defaultCreditLimitCents?: number;
 }
 
-const id = (field: string) =>
-  z
-    .string()
-    .refine(isId, `${field} is not a valid id`)
-    .transform((s) => s.toLowerCase());
-
-const paymentCommand = z.object({
-  sagaId: z.string().min(1, 'sagaId is required').max(200, 'sagaId is at most 200 characters'),
-  orderId: id('orderId'),
-});
-
-const authorizeCommand = paymentCommand.extend({
-  customerId: id('customerId'),
-  amountCents: z.number().int('amountCents must be a whole number').min(0, 'amountCents cannot be negative').max(2 ** 31 - 1, 'amountCents is too large'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as EUR'),
-});
+// The payloads are the contract's (packages/saga), with the saga's id beside them.
+const withSaga = { sagaId: sagaIdSchema('sagaId') };
+const paymentCommand = paymentsParticipant.commands.capture.extend(withSaga);
+const authorizeCommand = paymentsParticipant.commands.authorize.extend(withSaga);
 
 function parseCommand<T>(schema: z.ZodType<T>, input: unknown): T | InvalidCommand {
   const parsed = schema.safeParse(input);
@@ -113,11 +101,9 @@ export async function authorize(db: Db, input: AuthorizeCommand, options: Author
   const command = parseCommand(authorizeCommand, input);
   if (isInvalid(command)) return command;
   const { sagaId, orderId, customerId, amountCents, currency } = command;
+  // A void that came first took this step's run-once row (see voidAuthorization): runOnce returns its answer.
   return runOnce<AuthorizeResult>(db, { sagaId, step: 'authorize' }, async (tx) => {
     await lockOrder(tx, orderId);
-    if (await hasProcessed(tx, { sagaId, step: 'void' })) {
-      return { ok: false, reason: 'INVALID_TRANSITION', message: `saga ${sagaId} has already voided the payment of order ${orderId}` };
-    }
     const existing = await paymentOf(tx, orderId);
     if (existing && existing.status !== 'DECLINED') {
       const same = existing.customerId === customerId && existing.amountCents === amountCents && existing.currency === currency;
@@ -173,6 +159,15 @@ export async function capture(db: Db, input: PaymentCommand): Promise<Transition
 export async function voidAuthorization(db: Db, input: PaymentCommand): Promise<TransitionResult> {
   const command = parseCommand(paymentCommand, input);
   if (isInvalid(command)) return command;
+  // From now on an authorization of this saga arriving late is refused: its run-once row is
+  // taken unless it has one already, and committed before the void reads the payment, so an
+  // authorization in flight either committed first (and is voided below) or finds this row.
+  const refused: AuthorizeResult = {
+    ok: false,
+    reason: 'INVALID_TRANSITION',
+    message: `saga ${command.sagaId} has already voided the payment of order ${command.orderId}`,
+  };
+  await recordResult(db, { sagaId: command.sagaId, step: 'authorize' }, refused);
   return runOnce<TransitionResult>(db, { sagaId: command.sagaId, step: 'void' }, async (tx) => {
     await lockOrder(tx, command.orderId);
     const payment = await paymentOf(tx, command.orderId);
