@@ -15,12 +15,14 @@
  *
  * SQL statements are counted on the wire by a pass-through proxy in front of PostgreSQL (see
  * sqlCounter.ts); `--no-sql-count` connects the services straight to PostgreSQL instead.
- * `--cpu-prof DIR` runs every process under `node --cpu-prof` (profiles written at exit).
+ * `--cpu-prof DIR` profiles every process with V8's sampling profiler (cpuProfile.cjs; DIR/<name>-<pid>.cpuprofile
+ * written at exit, as `node --cpu-prof` would).
  * Prints a table and writes bench/results/saga.json (merged into latest.json by the gateway bench).
  * Options: --quick, --concurrency N, --products N, --seconds N.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bootstrapReadModels, databaseUrlOf, declareBroker, dropStack, prepareDatabases, startSystem, type RunningSystem } from '@mercado/bring-up';
 import { testInternalSecret } from '@mercado/service-kit/testing';
@@ -111,7 +113,7 @@ async function main() {
         APOLLO_TELEMETRY_DISABLED: '1',
         // The bench's customers are few and busy: the per-user limit would throttle them.
         RATE_LIMIT_POINTS: '100000000',
-        ...(cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProf}` } : {}),
+        ...(cpuProf ? { NODE_OPTIONS: `--require ${fileURLToPath(new URL('./cpuProfile.cjs', import.meta.url))}`, MERCADO_CPU_PROF_DIR: cpuProf } : {}),
       },
       onLine: (label, line) => {
         if (/"level":(50|60)|Error/.test(line)) log(`    [${label}] ${line.slice(0, 300)}`);
