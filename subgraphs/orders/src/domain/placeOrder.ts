@@ -54,9 +54,8 @@ export async function placeOrder(
     }
     return existing;
   };
-  const existing = await replay();
-  if (existing) return { order: existing, dispatch: null };
-
+  // No lookup of the key first: the insert below finds a key already used (and writes nothing),
+  // and only then is the order it placed read back. A new order costs no statement for it.
   const products = await db.productReplica.findMany({ where: { id: { in: lines.map((l) => l.productId) } } });
   const byId = new Map(products.map((p) => [p.id, p]));
   for (const l of lines) if (!byId.has(l.productId)) throw notFound('Product', l.productId);
@@ -79,9 +78,9 @@ export async function placeOrder(
   const move = firstMove('placeOrder', options.stepTimeoutMs ?? 10_000);
   const placedAt = await insertOrderWithSaga(db, row, sagaId, move);
   if (!placedAt) {
-    // Two requests with one key raced; the loser returns the winner's order.
-    const winner = await replay();
-    if (winner) return { order: winner, dispatch: null };
+    // The key placed an order already (a retry, or two requests racing): that order is the answer.
+    const existing = await replay();
+    if (existing) return { order: existing, dispatch: null };
     throw new Error('an order with this idempotency key was placed and has gone');
   }
   const order: Order = {
