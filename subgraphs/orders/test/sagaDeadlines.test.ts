@@ -71,7 +71,7 @@ async function placeOrderSaga(stepTimeoutMs: number): Promise<string> {
   return sagaId;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
@@ -126,7 +126,7 @@ describe('saga deadlines', () => {
     // The saga has been idle past the sweep's threshold; the sweep revives the reply.
     await db.$executeRaw`UPDATE "Saga" SET "updatedAt" = now() - interval '1 minute' WHERE "id" = ${sagaId}::uuid`;
     expect(await sweep()).toBeGreaterThanOrEqual(1);
-    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.currentStep !== 'reserveStock', 5_000);
+    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.currentStep !== 'reserveStock');
     expect(saga).toMatchObject({ state: 'RUNNING', currentStep: 'authorizePayment' });
   });
 
@@ -134,7 +134,7 @@ describe('saga deadlines', () => {
     ensureOrchestrator();
     const sagaId = await placeOrderSaga(STEP_TIMEOUT_MS); // inventory never answers
     expect((await deadlineOf(sagaId))!.getTime()).toBeGreaterThan(Date.now() - 1_000);
-    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING', 5_000);
+    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING');
     expect(saga).toEqual({
       state: 'COMPENSATING',
       currentStep: 'releaseStock',
@@ -161,7 +161,7 @@ describe('saga deadlines', () => {
     await until('the reply', () => bus.queue(replies).getJobState(`${sagaId}.reserveStock.reply`), (state) => state === 'completed' || state === 'failed');
     expect(await bus.queue(replies).getJobState(`${sagaId}.reserveStock.reply`)).toBe('completed');
     // Payments never answers, so the saga times out there (STEP_TIMEOUT_MS after the reply).
-    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING', 5_000);
+    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING');
     expect(first!.getTime()).toBeGreaterThan(Date.now() + 30_000);
     expect(saga).toEqual({
       state: 'COMPENSATING',
