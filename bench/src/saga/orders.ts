@@ -1,35 +1,37 @@
 /**
- * Orders placed through the real gateway of an in-process stack, by customers with plenty of
- * credit, on well-stocked products, and the wait for each order's saga to finish. Completion
- * is read from the orders database (the orchestrator's own timestamps, taken with this
- * process's clock), not by polling the gateway, so that watching costs the gateway nothing.
+ * Orders placed through the gateway of a running system, by customers with plenty of credit, on
+ * well-stocked products, and how a client learns that an order is CONFIRMED: told by the event
+ * (orders.OrderConfirmed on the broker, as a subscription through the gateway would be told), it
+ * sends one query for the order through the gateway; the moment that answer says CONFIRMED is
+ * when the client knows. Nothing polls.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import amqp from 'amqplib';
 import { seedProducts, seedUsers } from '@mercado/dev-seed';
+import { topologyNames } from '@mercado/event-bus';
 import { commandQueue, replyQueue } from '@mercado/saga';
 import { postGraphQL } from '@mercado/service-kit/testing';
-import type { InProcessStack } from '@mercado/e2e';
 import { sleep } from '../events/measure.ts';
 
-type Auth = Record<string, string>;
+export type Auth = Record<string, string>;
 
-async function call<T = any>(stack: InProcessStack, query: string, variables: Record<string, unknown>, auth: Auth = {}): Promise<T> {
-  const { status, body } = await postGraphQL<any>(stack.gateway.url, query, variables, auth);
+export async function call<T = any>(gatewayUrl: string, query: string, variables: Record<string, unknown>, auth: Auth = {}): Promise<T> {
+  const { status, body } = await postGraphQL<any>(gatewayUrl, query, variables, auth);
   if (body.errors || !body.data) throw new Error(`HTTP ${status}: ${JSON.stringify(body.errors)}`);
   return body.data as T;
 }
 
-async function signIn(stack: InProcessStack, email: string, password: string): Promise<Auth> {
-  const data = await call(stack, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: email, p: password });
+async function signIn(gatewayUrl: string, email: string, password: string): Promise<Auth> {
+  const data = await call(gatewayUrl, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: email, p: password });
   return { authorization: `Bearer ${data.login.token}` };
 }
 
 /** Orders price new orders from their replica of the catalog: wait until it has every product. */
-export async function waitForProductReplica(stack: InProcessStack, timeoutMs = 60_000): Promise<void> {
-  const orders = new pg.Pool({ connectionString: stack.databaseUrls.orders, max: 1 });
+export async function waitForProductReplica(ordersDatabaseUrl: string, timeoutMs = 120_000): Promise<void> {
+  const orders = new pg.Pool({ connectionString: ordersDatabaseUrl, max: 1 });
   try {
     const deadline = Date.now() + timeoutMs;
     while (Number((await orders.query('SELECT count(*) AS n FROM "ProductReplica"')).rows[0].n) < seedProducts.length) {
@@ -46,21 +48,21 @@ export async function waitForProductReplica(stack: InProcessStack, timeoutMs = 6
  * account's row lock), each allowed to spend 10 million, and products restocked far beyond
  * what the run can sell: every saga can succeed.
  */
-export async function prepareCustomersAndStock(stack: InProcessStack, customers: number, products: number) {
+export async function prepareCustomersAndStock(gatewayUrl: string, customers: number, products: number) {
   const admin = seedUsers.find((u) => u.role === 'admin')!;
-  const adminAuth = await signIn(stack, admin.email, admin.password);
+  const adminAuth = await signIn(gatewayUrl, admin.email, admin.password);
   const productIds = seedProducts.slice(0, products).map((p) => p.id);
   for (const productId of productIds) {
-    await call(stack, 'mutation($id: ID!, $q: Int!) { restock(productId: $id, quantity: $q) { available } }', { id: productId, q: 100_000 }, adminAuth);
+    await call(gatewayUrl, 'mutation($id: ID!, $q: Int!) { restock(productId: $id, quantity: $q) { available } }', { id: productId, q: 100_000 }, adminAuth);
   }
   const run = randomBytes(4).toString('hex');
   const auths: Auth[] = [];
   for (let i = 0; i < customers; i++) {
-    const data = await call(stack, 'mutation($input: RegisterInput!) { register(input: $input) { token user { id } } }', {
+    const data = await call(gatewayUrl, 'mutation($input: RegisterInput!) { register(input: $input) { token user { id } } }', {
       input: { email: `bench-${run}-${i}@example.com`, name: `Bench Customer ${i}`, password: `bench-password-${run}` },
     });
     await call(
-      stack,
+      gatewayUrl,
       'mutation($id: ID!, $limit: Int!) { setCreditLimit(customerId: $id, creditLimitCents: $limit) { availableCents } }',
       { id: data.register.user.id, limit: 1_000_000_000 },
       adminAuth,
@@ -70,60 +72,55 @@ export async function prepareCustomersAndStock(stack: InProcessStack, customers:
   return { customers: auths, productIds };
 }
 
-export interface SagaOutcome {
-  state: string;
-  failureReason: string | null;
-  /** Epoch ms the confirmOrder step finished (the order became CONFIRMED); null if it never did. */
-  confirmedAt: number | null;
-  /** Epoch ms the saga reached its final state. */
-  finishedAt: number;
-}
+/**
+ * Tells who waits on an order when the broker says it was confirmed: a queue of the bench's own
+ * (exclusive, not durable) bound to orders.OrderConfirmed on the stack's events exchange, as a
+ * gateway's live subscriptions would be. An event that beats its waiter is kept for it.
+ */
+export class ConfirmationListener {
+  private connection?: amqp.ChannelModel;
+  private readonly waiting = new Map<string, () => void>();
+  private readonly early = new Set<string>();
 
-/** Resolves each order's saga once it has finished, with one query per poll for all of them. */
-export class SagaWatcher {
-  private readonly pool: pg.Pool;
-  private readonly waiting = new Map<string, { resolve: (outcome: SagaOutcome) => void; reject: (err: Error) => void }>();
-  private running = true;
-  private readonly loop: Promise<void>;
+  constructor(
+    private readonly amqpUrl: string,
+    private readonly stackName: string,
+  ) {}
 
-  constructor(ordersDatabaseUrl: string, private readonly pollMs = 20) {
-    this.pool = new pg.Pool({ connectionString: ordersDatabaseUrl, max: 1 });
-    this.loop = this.run();
-  }
-
-  finished(orderId: string): Promise<SagaOutcome> {
-    return new Promise((resolve, reject) => this.waiting.set(orderId, { resolve, reject }));
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        await this.poll();
-      } catch (err) {
-        // Nobody would ever be told: fail every wait instead.
-        for (const { reject } of this.waiting.values()) reject(err as Error);
-        this.waiting.clear();
-      }
-      await sleep(this.pollMs);
-    }
-  }
-
-  private async poll(): Promise<void> {
-    if (this.waiting.size === 0) return;
-    // Prisma stores UTC in "timestamp without time zone"; the epoch of such a value reads it as UTC.
-    const { rows } = await this.pool.query<{ orderId: string; state: string; failureReason: string | null; confirmedAt: number | null; finishedAt: number }>(
-      `SELECT s."orderId", s."state", s."failureReason",
-              (extract(epoch FROM c."finishedAt") * 1000)::float8 AS "confirmedAt",
-              (extract(epoch FROM s."updatedAt") * 1000)::float8 AS "finishedAt"
-         FROM "Saga" s
-         LEFT JOIN "SagaStep" c ON c."sagaId" = s."id" AND c."name" = 'confirmOrder' AND c."status" = 'SUCCEEDED'
-        WHERE s."orderId" = ANY($1::uuid[]) AND s."type" = 'placeOrder' AND s."state" NOT IN ('RUNNING', 'COMPENSATING')`,
-      [[...this.waiting.keys()]],
+  async start(): Promise<void> {
+    this.connection = await amqp.connect(this.amqpUrl);
+    const channel = await this.connection.createChannel();
+    const { exchange } = topologyNames(this.stackName);
+    const { queue } = await channel.assertQueue('', { exclusive: true, durable: false, autoDelete: true });
+    await channel.bindQueue(queue, exchange, 'orders.OrderConfirmed');
+    await channel.consume(
+      queue,
+      (msg) => {
+        if (!msg) return;
+        const { aggregateId } = JSON.parse(msg.content.toString('utf8')) as { aggregateId: string };
+        const wake = this.waiting.get(aggregateId);
+        if (wake) {
+          this.waiting.delete(aggregateId);
+          wake();
+        } else this.early.add(aggregateId);
+      },
+      { noAck: true },
     );
-    for (const { orderId, ...outcome } of rows) {
-      this.waiting.get(orderId)?.resolve(outcome);
-      this.waiting.delete(orderId);
-    }
+  }
+
+  /** Resolves once orders.OrderConfirmed about `orderId` has arrived (or fails after `timeoutMs`). */
+  confirmation(orderId: string, timeoutMs = 60_000): Promise<void> {
+    if (this.early.delete(orderId)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(orderId);
+        reject(new Error(`no OrderConfirmed for ${orderId} in ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.waiting.set(orderId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   get pending(): number {
@@ -131,29 +128,37 @@ export class SagaWatcher {
   }
 
   async close(): Promise<void> {
-    this.running = false;
-    await this.loop.catch(() => {});
-    await this.pool.end();
+    await this.connection?.close().catch(() => {});
   }
 }
 
-export interface PlacedSaga extends SagaOutcome {
+export interface PlacedOrder {
+  orderId: string;
   /** Epoch ms just before placeOrder was sent. */
   placedAt: number;
-  /** ms the placeOrder request itself took. */
-  requestMs: number;
+  /** Epoch ms its reply arrived. */
+  repliedAt: number;
+  /** Epoch ms the client's one query after the event answered CONFIRMED. */
+  confirmedSeenAt: number;
 }
 
-/** Places one order of one or two products and waits for its saga. */
-export async function placeAndWait(stack: InProcessStack, watcher: SagaWatcher, auth: Auth, productIds: string[]): Promise<PlacedSaga> {
+/**
+ * Places one order of one or two products, waits to be told it is confirmed, then asks once,
+ * as a client would, and checks the answer.
+ */
+export async function placeAndLearn(gatewayUrl: string, listener: ConfirmationListener, auth: Auth, productIds: string[]): Promise<PlacedOrder> {
   const pick = () => productIds[Math.floor(Math.random() * productIds.length)]!;
   const first = pick();
   const second = pick();
   const lines = first === second ? [{ productId: first, quantity: 2 }] : [{ productId: first, quantity: 1 }, { productId: second, quantity: 1 }];
   const placedAt = Date.now();
-  const data = await call(stack, 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }', { input: { lines, idempotencyKey: `bench-${randomUUID()}` } }, auth);
-  const requestMs = Date.now() - placedAt;
-  return { placedAt, requestMs, ...(await watcher.finished(data.placeOrder.id)) };
+  const data = await call(gatewayUrl, 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }', { input: { lines, idempotencyKey: `bench-${randomUUID()}` } }, auth);
+  const repliedAt = Date.now();
+  const orderId = data.placeOrder.id as string;
+  await listener.confirmation(orderId);
+  const seen = await call(gatewayUrl, 'query($id: ID!) { order(id: $id) { status } }', { id: orderId }, auth);
+  if (seen.order?.status !== 'CONFIRMED') throw new Error(`order ${orderId} was announced confirmed but reads ${seen.order?.status}`);
+  return { orderId, placedAt, repliedAt, confirmedSeenAt: Date.now() };
 }
 
 /** Jobs the stack's saga queues have completed (and deadlines still waiting), from BullMQ's own counts. */
@@ -179,5 +184,17 @@ export async function sagaJobCounts(redisUrl: string, prefix: string) {
     };
   } finally {
     connection.disconnect();
+  }
+}
+
+/** The stack's placeOrder sagas by state, read from orders' database. */
+export async function sagaStates(ordersDatabaseUrl: string): Promise<Record<string, number>> {
+  const client = new pg.Client({ connectionString: ordersDatabaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ state: string; n: string }>(`SELECT "state"::text AS state, count(*) AS n FROM "Saga" WHERE "type" = 'placeOrder' GROUP BY 1`);
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  } finally {
+    await client.end();
   }
 }

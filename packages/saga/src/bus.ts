@@ -2,8 +2,9 @@ import { Queue, type JobsOptions, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 
 /**
- * Saga messages travel as BullMQ jobs on Redis: commands to a participant's queue, replies
- * and deadlines to the orchestrator's. Job ids are deterministic (`<sagaId>.<step>`), so
+ * Saga messages travel as BullMQ jobs on Redis: commands to a participant's queue, replies to
+ * the orchestrator's. Deadlines are not jobs: the orchestrator keeps each step's deadline in its
+ * saga's row and finds the sagas past theirs with one query. Job ids are deterministic (`<sagaId>.<step>`), so
  * sending the same command twice (a retry, a sweep after a crash) enqueues it once while the
  * job is retained; the participant's own uniqueness record covers the rest.
  */
@@ -34,6 +35,7 @@ export type StepResult = { ok: true; [key: string]: unknown } | { ok: false; rea
 
 export type SagaMessage =
   | { kind: 'reply'; sagaId: string; step: string; result: StepResult; attempts?: number }
+  /** The orchestrator's own: a step's deadline has passed (found in its saga's row, never queued). */
   | { kind: 'deadline'; sagaId: string; step: string };
 
 export const commandQueue = (participant: string) => `${participant}-saga-commands`;
@@ -95,42 +97,6 @@ export class SagaBus {
       backoff: { type: 'exponential', delay: 200 },
       ...retention,
     });
-  }
-
-  /**
-   * A delayed message to the orchestrator: if the step has not answered by then, it gives up on
-   * it. `resend` (the orchestrator's sweep) also revives a deadline that failed for good (its
-   * worker died twice holding it): re-adding it would be a no-op while the failed job is kept,
-   * so a saga whose participant never answers would never time out. Its time had come when it
-   * failed, so the revived deadline is handled at once.
-   */
-  async scheduleDeadline(orchestrator: string, sagaId: string, step: string, delayMs: number, opts: { resend?: boolean } = {}): Promise<void> {
-    const queue = this.queue(replyQueue(orchestrator));
-    const id = jobId(sagaId, step, 'deadline');
-    if (opts.resend) {
-      const existing = await queue.getJob(id);
-      if (existing && (await existing.isFailed())) return void (await existing.retry());
-    }
-    await queue.add('deadline', { kind: 'deadline', sagaId, step } satisfies SagaMessage, {
-      jobId: id,
-      delay: delayMs,
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 200 },
-      ...retention,
-    });
-  }
-
-  /**
-   * Drops a step's deadline that has not fired yet, once the step's reply has been applied (it
-   * would only find the step over and do nothing). Returns whether one was dropped; a deadline
-   * a worker holds already is left to it (BullMQ does not remove a locked job), as is a finished one.
-   */
-  async cancelDeadline(orchestrator: string, sagaId: string, step: string): Promise<boolean> {
-    const queue = this.queue(replyQueue(orchestrator));
-    const id = jobId(sagaId, step, 'deadline');
-    const state = await queue.getJobState(id);
-    if (state !== 'delayed' && state !== 'waiting' && state !== 'prioritized') return false;
-    return (await queue.remove(id)) === 1;
   }
 
   async close(): Promise<void> {

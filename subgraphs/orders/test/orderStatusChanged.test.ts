@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StepResult } from '@mercado/saga';
 import { createTestDatabase, type TestDatabase } from '@mercado/service-kit/testing';
 import { createDb, type Db } from '../src/db.ts';
-import { handleSagaMessage, startSaga } from '../src/saga/orchestrator.ts';
+import { firstMove, handleSagaMessage, startSaga } from '../src/saga/orchestrator.ts';
+import { insertOrderWithSaga, loadSaga, newSagaId } from '../src/saga/store.ts';
 
 /*
  * OrderStatusChanged: one event in the outbox with every change of an order's status or of its
@@ -27,19 +28,19 @@ afterAll(async () => {
 
 async function placed(): Promise<{ orderId: string; sagaId: string; customerId: string }> {
   const customerId = randomUUID();
-  return db.$transaction(async (tx) => {
-    const order = await tx.order.create({
-      data: {
-        userId: customerId,
-        status: 'PENDING',
-        currency: 'EUR',
-        totalCents: 1200,
-        lines: { create: [{ productId: randomUUID(), productName: 'Kenya AA', quantity: 1, unitPriceCents: 1200, position: 1 }] },
-      },
-    });
-    const { sagaId } = await startSaga(tx, 'placeOrder', order.id, order);
-    return { orderId: order.id, sagaId, customerId };
-  });
+  const orderId = randomUUID();
+  const sagaId = newSagaId();
+  const order = {
+    id: orderId,
+    userId: customerId,
+    currency: 'EUR',
+    totalCents: 1200,
+    idempotencyKey: `key-${orderId}`,
+    requestHash: 'h',
+    lines: [{ productId: randomUUID(), productName: 'Kenya AA', quantity: 1, unitPriceCents: 1200 }],
+  };
+  await insertOrderWithSaga(db, order, sagaId, firstMove('placeOrder', 10_000));
+  return { orderId, sagaId, customerId };
 }
 
 const reply = (sagaId: string, step: string, result: StepResult = { ok: true }) => handleSagaMessage(db, { kind: 'reply', sagaId, step, result });
@@ -68,8 +69,10 @@ describe('OrderStatusChanged', () => {
   it('announces placing, confirming and completing an order, then cancelling it, each with a new version', async () => {
     const { orderId, sagaId, customerId } = await placed();
     for (const step of ['reserveStock', 'authorizePayment', 'commitStock', 'capturePayment']) await reply(sagaId, step);
-    const cancel = await db.$transaction((tx) => startSaga(tx, 'cancelOrder', orderId));
-    for (const step of ['refundPayment', 'returnStock']) await reply(cancel.sagaId, step);
+    const placeSaga = (await loadSaga(db, sagaId))!;
+    const cancelId = newSagaId();
+    await db.$transaction((tx) => startSaga(tx, 'cancelOrder', { ...placeSaga.order, placeSagaId: sagaId }, 10_000, cancelId));
+    for (const step of ['refundPayment', 'returnStock']) await reply(cancelId, step);
 
     const base = { orderId, customerId, rejectionReason: null };
     expect(await announced(orderId)).toEqual([

@@ -5,18 +5,20 @@ import { createLogger } from '@mercado/service-kit';
 import { createTestDatabase, type TestDatabase } from '@mercado/service-kit/testing';
 import { Redis } from 'ioredis';
 import { createDb, type Db } from '../src/db.ts';
-import { dispatch, ORCHESTRATOR, startOrchestrator, startSaga } from '../src/saga/orchestrator.ts';
+import { dispatch, firstMove, ORCHESTRATOR, startOrchestrator } from '../src/saga/orchestrator.ts';
+import { insertOrderWithSaga, newSagaId } from '../src/saga/store.ts';
 
 /*
  * The orchestrator's deadlines against real Redis and PostgreSQL, with no participant running:
- * the test plays inventory (or its silence) itself.
+ * the test plays inventory (or its silence) itself. A step's deadline is a column of its saga's
+ * row; one query finds every saga past it.
  */
 
 const migrations = new URL('../../../prisma/orders/migrations', import.meta.url).pathname;
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `test-orders-deadlines-${randomUUID().slice(0, 8)}`;
 const replies = replyQueue(ORCHESTRATOR);
-const STEP_TIMEOUT_MS = 200;
+const STEP_TIMEOUT_MS = 300;
 
 let database: TestDatabase;
 let db: Db;
@@ -37,28 +39,35 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** The orchestrator, sweeping only when the test says so. */
+/** The orchestrator, checking deadlines often, sweeping only when the test says so. */
 function ensureOrchestrator(): ReturnType<typeof startOrchestrator> {
-  orchestrator ??= startOrchestrator({ db, bus, logger: createLogger('orders', 'silent'), stepTimeoutMs: STEP_TIMEOUT_MS, sweepIntervalMs: 3_600_000 });
+  orchestrator ??= startOrchestrator({
+    db,
+    bus,
+    logger: createLogger('orders', 'silent'),
+    stepTimeoutMs: STEP_TIMEOUT_MS,
+    sweepIntervalMs: 3_600_000,
+    deadlineIntervalMs: 50,
+  });
   return orchestrator;
 }
 
-/** A pending order and its placeOrder saga, whose first command (reserveStock) and deadline are sent. */
-async function placeOrderSaga(deadlineMs: number): Promise<string> {
-  const { sagaId, dispatch: first } = await db.$transaction(async (tx) => {
-    const order = await tx.order.create({
-      data: {
-        userId: randomUUID(),
-        status: 'PENDING',
-        currency: 'EUR',
-        totalCents: 1200,
-        lines: { create: [{ productId: randomUUID(), productName: 'Kenya AA', quantity: 1, unitPriceCents: 1200, position: 1 }] },
-      },
-    });
-    return startSaga(tx, 'placeOrder', order.id);
-  });
-  expect(first).toMatchObject({ step: 'reserveStock' });
-  await dispatch(bus, first!, deadlineMs);
+/** A pending order and its placeOrder saga, whose first command (reserveStock) is sent. */
+async function placeOrderSaga(stepTimeoutMs: number): Promise<string> {
+  const sagaId = newSagaId();
+  const move = firstMove('placeOrder', stepTimeoutMs);
+  const order = {
+    id: randomUUID(),
+    userId: randomUUID(),
+    currency: 'EUR',
+    totalCents: 1200,
+    idempotencyKey: `key-${randomUUID()}`,
+    requestHash: 'h',
+    lines: [{ productId: randomUUID(), productName: 'Kenya AA', quantity: 1, unitPriceCents: 1200 }],
+  };
+  expect(await insertOrderWithSaga(db, order, sagaId, move)).toBeInstanceOf(Date);
+  expect(move.currentStep).toBe('reserveStock');
+  await dispatch(bus, { sagaId, step: 'reserveStock', order: { ...order, lines: [{ productId: order.lines[0]!.productId, quantity: 1 }] } });
   return sagaId;
 }
 
@@ -77,6 +86,7 @@ const sagaState = (id: string) =>
     where: { id },
     select: { state: true, currentStep: true, failureReason: true, steps: { select: { name: true, status: true }, orderBy: { position: 'asc' } } },
   });
+const deadlineOf = async (id: string) => (await db.saga.findUniqueOrThrow({ where: { id }, select: { deadlineAt: true } })).deadlineAt;
 
 /**
  * Plays an orchestrator process that takes the job and dies holding it, twice: a worker that
@@ -100,21 +110,30 @@ async function dieTwiceHolding(jobId: string): Promise<void> {
 }
 
 describe('saga deadlines', () => {
-  it('a deadline that failed for good (its worker died twice holding it) is revived by the sweep: the saga still times out', async () => {
-    const sagaId = await placeOrderSaga(STEP_TIMEOUT_MS); // inventory never answers
-    const deadlineId = `${sagaId}.reserveStock.deadline`;
-    await dieTwiceHolding(deadlineId);
+  // First: no orchestrator may run yet, or it would take the reply before the doomed workers do.
+  it('a reply that failed for good (its worker died twice holding it) is revived by the sweep', async () => {
+    const sagaId = await placeOrderSaga(60_000);
+    const replyId = `${sagaId}.reserveStock.reply`;
+    await bus.sendReply(replies, { kind: 'reply', sagaId, step: 'reserveStock', result: { ok: true }, attempts: 1 });
+    await dieTwiceHolding(replyId);
 
     // A live orchestrator fetches it next: BullMQ fails it without running it.
     const { sweep } = ensureOrchestrator();
-    const finished = await until('the deadline', () => bus.queue(replies).getJobState(deadlineId), (state) => state === 'failed' || state === 'completed');
+    const finished = await until('the reply', () => bus.queue(replies).getJobState(replyId), (state) => state === 'failed' || state === 'completed');
     expect(finished).toBe('failed');
-    expect((await bus.queue(replies).getJob(deadlineId))!.failedReason).toMatch(/stalled more than allowable limit/);
     expect(await sagaState(sagaId)).toMatchObject({ state: 'RUNNING', currentStep: 'reserveStock' });
 
-    // The saga has been idle past the sweep's threshold; the sweep must revive its deadline.
+    // The saga has been idle past the sweep's threshold; the sweep revives the reply.
     await db.$executeRaw`UPDATE "Saga" SET "updatedAt" = now() - interval '1 minute' WHERE "id" = ${sagaId}::uuid`;
     expect(await sweep()).toBeGreaterThanOrEqual(1);
+    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.currentStep !== 'reserveStock');
+    expect(saga).toMatchObject({ state: 'RUNNING', currentStep: 'authorizePayment' });
+  });
+
+  it('gives up on a step past its deadline: the saga compensates, and the deadline is gone', async () => {
+    ensureOrchestrator();
+    const sagaId = await placeOrderSaga(STEP_TIMEOUT_MS); // inventory never answers
+    expect((await deadlineOf(sagaId))!.getTime()).toBeGreaterThan(Date.now() - 1_000);
     const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING');
     expect(saga).toEqual({
       state: 'COMPENSATING',
@@ -125,21 +144,25 @@ describe('saga deadlines', () => {
         { name: 'releaseStock', status: 'RUNNING' },
       ],
     });
+    // A compensation retries until done: it has no deadline.
+    expect(await deadlineOf(sagaId)).toBeNull();
+    // The late answer changes nothing.
+    await bus.sendReply(replies, { kind: 'reply', sagaId, step: 'reserveStock', result: { ok: true }, attempts: 1 });
+    await until('the late reply', () => bus.queue(replies).getJobState(`${sagaId}.reserveStock.reply`), (state) => state === 'completed');
+    expect((await sagaState(sagaId)).currentStep).toBe('releaseStock');
   });
 
-  it("drops a step's pending deadline once its reply has been applied, and only that step's", async () => {
+  it("replaces a step's deadline with the next step's once its reply has been applied", async () => {
     ensureOrchestrator();
     const sagaId = await placeOrderSaga(60_000);
-    const queue = bus.queue(replies);
-    expect(await queue.getJobState(`${sagaId}.reserveStock.deadline`)).toBe('delayed');
-
-    // Inventory reserves and answers; the orchestrator moves on to the payment.
+    const first = await deadlineOf(sagaId);
+    // Inventory reserves and answers; the orchestrator moves on to the payment, with a deadline of its own.
     await bus.sendReply(replies, { kind: 'reply', sagaId, step: 'reserveStock', result: { ok: true }, attempts: 1 });
-    await until('the reply', () => queue.getJobState(`${sagaId}.reserveStock.reply`), (state) => state === 'completed' || state === 'failed');
-    expect(await queue.getJobState(`${sagaId}.reserveStock.reply`)).toBe('completed');
-    expect(await queue.getJob(`${sagaId}.reserveStock.deadline`)).toBeUndefined();
-    // The step waited on next keeps its deadline: payments never answers, so the saga times out there.
+    await until('the reply', () => bus.queue(replies).getJobState(`${sagaId}.reserveStock.reply`), (state) => state === 'completed' || state === 'failed');
+    expect(await bus.queue(replies).getJobState(`${sagaId}.reserveStock.reply`)).toBe('completed');
+    // Payments never answers, so the saga times out there (STEP_TIMEOUT_MS after the reply).
     const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING');
+    expect(first!.getTime()).toBeGreaterThan(Date.now() + 30_000);
     expect(saga).toEqual({
       state: 'COMPENSATING',
       currentStep: 'voidPayment',

@@ -1,22 +1,22 @@
 import type { Logger, SagaRuntime } from '@mercado/service-kit';
-import { SagaBus, startParticipant, type StepResult } from '@mercado/saga';
+import { paymentsParticipant, SagaBus, startParticipant } from '@mercado/saga';
 import type { Db } from './db.ts';
 import { authorize, capture, refund, voidAuthorization } from './domain/payments.ts';
 
-/** Payments' side of the order sagas: each command idempotent per (saga, step) in this database. */
+/** Payments' side of the order sagas: its contract's commands, each idempotent per (saga, step) in this database. */
 export async function startPaymentsWorkers(db: Db, config: SagaRuntime & { logger: Logger; defaultCreditLimitCents?: number }) {
   const bus = new SagaBus(config);
   const options = config.defaultCreditLimitCents ? { defaultCreditLimitCents: config.defaultCreditLimitCents } : {};
-  const withSaga = (payload: unknown, sagaId: string) => ({ ...(payload as object), sagaId }) as never;
   const participant = startParticipant({
     bus,
-    participant: 'payments',
+    contract: paymentsParticipant,
     logger: config.logger,
+    records: { db },
     handlers: {
-      authorize: async (payload, { sagaId }) => (await authorize(db, withSaga(payload, sagaId), options)) as StepResult,
-      capture: async (payload, { sagaId }) => (await capture(db, withSaga(payload, sagaId))) as StepResult,
-      void: async (payload, { sagaId }) => (await voidAuthorization(db, withSaga(payload, sagaId))) as StepResult,
-      refund: async (payload, { sagaId }) => (await refund(db, withSaga(payload, sagaId))) as StepResult,
+      authorize: (payload, { sagaId }) => authorize(db, { ...payload, sagaId }, options),
+      capture: (payload, { sagaId }) => capture(db, { ...payload, sagaId }),
+      void: (payload, { sagaId }) => voidAuthorization(db, { ...payload, sagaId }),
+      refund: (payload, { sagaId }) => refund(db, { ...payload, sagaId }),
     },
   });
   return {

@@ -14,8 +14,3 @@ const transactionOptions = { maxWait: 60_000, timeout: 15_000 };
 export function runOnce<T extends Prisma.InputJsonObject>(db: Db, key: { sagaId: string; step: string }, effect: (tx: Tx) => Promise<T>): Promise<T> {
   return sharedRunOnce<Tx, T>(db as never, key, effect, transactionOptions);
 }
-
-/** Whether the saga has already carried out `step` (committed). */
-export async function hasProcessed(tx: Tx, key: { sagaId: string; step: string }): Promise<boolean> {
-  return (await tx.processedCommand.count({ where: key })) > 0;
-}

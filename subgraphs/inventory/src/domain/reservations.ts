@@ -7,11 +7,13 @@
  */
 import { z } from 'zod';
 import { isId } from '@mercado/service-kit';
-import { appendToOutbox, type IntegrationEvent } from '@mercado/event-bus';
+import { appendToOutbox, OUTBOX_CHANNEL, type IntegrationEvent } from '@mercado/event-bus';
+import { inventoryParticipant, recordResult, sagaIdSchema, storedResult } from '@mercado/saga';
+import { traceHeaders } from '@mercado/telemetry';
 import type { Db, Tx } from '../db.ts';
 import type { Reservation, ReservationStatus } from '../generated/prisma/client.ts';
 import { StockChanged } from '../events/StockChanged.ts';
-import { hasProcessed, runOnce } from './processedCommands.ts';
+import { runOnce } from './processedCommands.ts';
 
 export type { ReservationStatus };
 
@@ -58,37 +60,10 @@ export interface LedgerEntry {
   sold: number;
 }
 
-// The orders service validates what customers ask for; these bounds only keep a buggy or
-// hostile command from reaching the database.
-const MAX_QUANTITY = 100_000;
-const MAX_LINES = 100;
-
-const sagaId = (field: string) =>
-  z.string().min(1, `${field} is required`).max(200, `${field} is at most 200 characters`);
-
-const reserveCommand = z.object({
-  sagaId: sagaId('sagaId'),
-  lines: z
-    .array(
-      z.object({
-        productId: z
-          .string()
-          .refine(isId, 'productId is not a valid id')
-          .transform((s) => s.toLowerCase()),
-        quantity: z
-          .number()
-          .int('quantity must be a whole number')
-          .min(1, 'quantity must be at least 1')
-          .max(MAX_QUANTITY, `quantity must be at most ${MAX_QUANTITY}`),
-      }),
-    )
-    .min(1, 'lines cannot be empty')
-    .max(MAX_LINES, `lines has at most ${MAX_LINES} entries`),
-});
-
-const reservationCommand = z.object({ sagaId: sagaId('sagaId') });
-
-const returnCommand = z.object({ sagaId: sagaId('sagaId'), orderSagaId: sagaId('orderSagaId') });
+// The payloads are the contract's (packages/saga), with the saga's id beside them.
+const reserveCommand = inventoryParticipant.commands.reserve.extend({ sagaId: sagaIdSchema('sagaId') });
+const reservationCommand = z.object({ sagaId: sagaIdSchema('sagaId') });
+const returnCommand = inventoryParticipant.commands.return.extend({ sagaId: sagaIdSchema('sagaId') });
 
 function parseCommand<T>(schema: z.ZodType<T>, input: unknown): T | InvalidCommand {
   const parsed = schema.safeParse(input);
@@ -162,27 +137,54 @@ export async function reserveStock(db: Db, input: ReserveCommand): Promise<Reser
   if (isInvalid(command)) return command;
   const { sagaId } = command;
   const lines = mergeLines(command.lines);
-  return runOnce<ReserveResult>(db, { sagaId, step: 'reserve' }, async (tx) => {
-    await lockSaga(tx, sagaId);
-    if (await hasProcessed(tx, { sagaId, step: 'release' })) return { ok: false, reason: 'CANCELLED' };
-
-    // Lock every row first (ORDER BY: PostgreSQL locks in the sorted order), so the check below
-    // stays true until commit and a shortfall is found before anything has been written.
-    const rows = await tx.$queryRaw<Array<{ productId: string; available: number }>>`
-      SELECT "productId"::text AS "productId", "available" FROM "StockItem"
-      WHERE "productId" = ANY(${lines.map((line) => line.productId)}::uuid[])
-      ORDER BY "productId"
-      FOR UPDATE`;
-    const available = new Map(rows.map((row) => [row.productId, row.available]));
-    const short = lines.find((line) => (available.get(line.productId) ?? 0) < line.quantity);
-    if (short) return { ok: false, reason: 'INSUFFICIENT_STOCK', productId: short.productId };
-
-    const events: IntegrationEvent[] = [];
-    for (const line of lines) events.push(await moveStock(tx, line.productId, { available: -line.quantity, reserved: line.quantity }));
-    await tx.reservation.createMany({ data: lines.map((line) => ({ sagaId, ...line, status: 'RESERVED' as const })) });
-    await appendToOutbox(tx, ...events);
-    return { ok: true };
-  });
+  const key = { sagaId, step: 'reserve' };
+  const traceparent = traceHeaders().traceparent ?? null;
+  // One statement: lock the lines' stock rows in product id order (two sagas touching the same
+  // products never wait for each other in a cycle), check them all, and only if every line is
+  // covered record the run-once row and, behind it, move the units, write the reservation and
+  // the StockChanged events. A release that came first left this step's row (CANCELLED), so the
+  // record finds it and nothing moves; so does a redelivery of a reservation already made.
+  const [row] = await db.$queryRaw<Array<{ claimed: number; levels: Array<{ productId: string; available: number }> | null }>>`
+    WITH want AS (
+      SELECT * FROM unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[]) AS w("productId", "quantity")),
+    locked AS (
+      SELECT s."productId", s."available" FROM "StockItem" s WHERE s."productId" IN (SELECT "productId" FROM want)
+      ORDER BY s."productId" FOR UPDATE),
+    covered AS (
+      SELECT count(*) = ${lines.length}::int AS "all" FROM locked l JOIN want w ON w."productId" = l."productId" WHERE l."available" >= w."quantity"),
+    claim AS (
+      INSERT INTO "ProcessedCommand" ("sagaId", "step", "result", "createdAt")
+      SELECT ${sagaId}, 'reserve', '{"ok":true}'::jsonb, now() FROM covered WHERE covered."all"
+      ON CONFLICT ("sagaId", "step") DO NOTHING
+      RETURNING 1),
+    moved AS (
+      UPDATE "StockItem" s SET "available" = s."available" - w."quantity", "reserved" = s."reserved" + w."quantity",
+             "version" = s."version" + 1, "updatedAt" = now()
+      FROM want w WHERE s."productId" = w."productId" AND EXISTS (SELECT 1 FROM claim)
+      RETURNING s."productId", w."quantity", s."available", s."reserved", s."version"),
+    reserved AS (
+      INSERT INTO "Reservation" ("sagaId", "productId", "quantity", "status", "createdAt", "updatedAt")
+      SELECT ${sagaId}, m."productId", m."quantity", 'RESERVED', now(), now() FROM moved m),
+    announced AS (
+      INSERT INTO "OutboxEvent" ("id", "type", "source", "aggregateId", "version", "occurredAt", "payload", "traceparent")
+      SELECT gen_random_uuid(), 'StockChanged', 'inventory', m."productId"::text, m."version", now(),
+             jsonb_build_object('available', m."available", 'reserved', m."reserved"), ${traceparent}::text
+      FROM moved m)
+    SELECT (SELECT count(*) FROM claim)::int AS "claimed",
+           (SELECT json_agg(json_build_object('productId', l."productId", 'available', l."available")) FROM locked l) AS "levels",
+           (SELECT count(*) FROM pg_notify(${OUTBOX_CHANNEL}, ''))::int AS "notified"`;
+  if (row!.claimed === 1) return { ok: true };
+  // Not reserved: a shortfall (recorded below, so a redelivery gets the same answer), or the step
+  // already has its answer (a redelivery, or a release that came first).
+  const available = new Map((row!.levels ?? []).map((l) => [l.productId, l.available]));
+  const short = lines.find((line) => (available.get(line.productId) ?? 0) < line.quantity);
+  if (short) {
+    const refusal: ReserveResult = { ok: false, reason: 'INSUFFICIENT_STOCK', productId: short.productId };
+    if (await recordResult(db, key, refusal)) return refusal;
+  }
+  const stored = await storedResult<ReserveResult>(db, key);
+  if (!stored) throw new Error(`saga ${sagaId}: the reservation was neither made nor refused`);
+  return stored;
 }
 
 /** RESERVED -> COMMITTED: the reserved units are sold and leave the stock row. */
@@ -190,6 +192,37 @@ export async function commitReservation(db: Db, input: ReservationCommand): Prom
   const command = parseCommand(reservationCommand, input);
   if (isInvalid(command)) return command;
   const { sagaId } = command;
+  // The usual case in one statement: lock the saga's reservation lines and their stock rows (in
+  // product id order), and only if every line is RESERVED record the run-once row and, behind
+  // it, take the units out of reserved, mark the lines COMMITTED and announce the new levels.
+  // Anything else (no reservation, another status, a redelivery) takes the general path below.
+  const traceparent = traceHeaders().traceparent ?? null;
+  const [fast] = await db.$queryRaw<Array<{ claimed: number }>>`
+    WITH lines AS (
+      SELECT "productId", "quantity", "status" FROM "Reservation" WHERE "sagaId" = ${sagaId} ORDER BY "productId" FOR UPDATE),
+    stock AS (
+      SELECT s."productId" FROM "StockItem" s WHERE s."productId" IN (SELECT "productId" FROM lines) ORDER BY s."productId" FOR UPDATE),
+    ready AS (
+      SELECT count(*) > 0 AND bool_and("status" = 'RESERVED') AND (SELECT count(*) FROM stock) = count(*) AS "ok" FROM lines),
+    claim AS (
+      INSERT INTO "ProcessedCommand" ("sagaId", "step", "result", "createdAt")
+      SELECT ${sagaId}, 'commit', '{"ok":true}'::jsonb, now() FROM ready WHERE ready."ok"
+      ON CONFLICT ("sagaId", "step") DO NOTHING
+      RETURNING 1),
+    moved AS (
+      UPDATE "StockItem" s SET "reserved" = s."reserved" - l."quantity", "version" = s."version" + 1, "updatedAt" = now()
+      FROM lines l WHERE s."productId" = l."productId" AND EXISTS (SELECT 1 FROM claim)
+      RETURNING s."productId", s."available", s."reserved", s."version"),
+    committed AS (
+      UPDATE "Reservation" SET "status" = 'COMMITTED', "committedAt" = now(), "updatedAt" = now()
+      WHERE "sagaId" = ${sagaId} AND EXISTS (SELECT 1 FROM claim)),
+    announced AS (
+      INSERT INTO "OutboxEvent" ("id", "type", "source", "aggregateId", "version", "occurredAt", "payload", "traceparent")
+      SELECT gen_random_uuid(), 'StockChanged', 'inventory', m."productId"::text, m."version", now(),
+             jsonb_build_object('available', m."available", 'reserved', m."reserved"), ${traceparent}::text
+      FROM moved m)
+    SELECT (SELECT count(*) FROM claim)::int AS "claimed", (SELECT count(*) FROM pg_notify(${OUTBOX_CHANNEL}, ''))::int AS "notified"`;
+  if (fast!.claimed === 1) return { ok: true };
   return runOnce<CommitResult>(db, { sagaId, step: 'commit' }, async (tx) => {
     await lockSaga(tx, sagaId);
     const lines = await reservationsOf(tx, sagaId);
@@ -217,6 +250,11 @@ export async function releaseReservation(db: Db, input: ReservationCommand): Pro
   const command = parseCommand(reservationCommand, input);
   if (isInvalid(command)) return command;
   const { sagaId } = command;
+  // Whatever happens next, a reservation of this saga arriving from now on is refused: its
+  // run-once row is taken (CANCELLED) unless the reservation has one already. Committed before
+  // the release reads the reservation, so a reservation in flight either committed first (and
+  // is released below) or finds this row.
+  await recordResult(db, { sagaId, step: 'reserve' }, { ok: false, reason: 'CANCELLED' } satisfies ReserveResult);
   return runOnce<ReleaseResult>(db, { sagaId, step: 'release' }, async (tx) => {
     await lockSaga(tx, sagaId);
     const lines = await reservationsOf(tx, sagaId);

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { badInput, conflict, graphQLError, isId, notFound, parseInput, requireViewer, type Viewer } from '@mercado/service-kit';
 import { burstTransactionOptions, type Db } from '../db.ts';
 import type { Order } from '../generated/prisma/client.ts';
-import { startSaga, type Dispatch } from '../saga/orchestrator.ts';
+import { firstMove, startSaga, type Dispatch } from '../saga/orchestrator.ts';
+import { insertOrderWithSaga, newSagaId, type NewOrderRow } from '../saga/store.ts';
 
 const MAX_LINES = 20;
 const MAX_QUANTITY = 100;
@@ -31,9 +32,15 @@ function mergeLines(lines: Array<{ productId: string; quantity: number }>) {
 /**
  * Places an order and starts its saga, or returns the order this idempotency key already
  * placed. Prices come from orders' own replica of the catalog (no call to the catalog).
- * Returns the saga's first command, to send once the transaction has committed.
+ * The order, its lines, its saga and the event announcing it are one statement; returns the
+ * saga's first command, to send once it has committed.
  */
-export async function placeOrder(db: Db, viewer: Viewer | null, input: unknown): Promise<{ order: Order; dispatch: Dispatch | null }> {
+export async function placeOrder(
+  db: Db,
+  viewer: Viewer | null,
+  input: unknown,
+  options: { stepTimeoutMs?: number } = {},
+): Promise<{ order: Order; dispatch: Dispatch | null }> {
   const customer = requireViewer(viewer);
   const { lines: rawLines, idempotencyKey } = parseInput(placeOrderInput, input);
   const lines = mergeLines(rawLines);
@@ -47,52 +54,63 @@ export async function placeOrder(db: Db, viewer: Viewer | null, input: unknown):
     }
     return existing;
   };
-  const existing = await replay();
-  if (existing) return { order: existing, dispatch: null };
-
+  // No lookup of the key first: the insert below finds a key already used (and writes nothing),
+  // and only then is the order it placed read back. A new order costs no statement for it.
   const products = await db.productReplica.findMany({ where: { id: { in: lines.map((l) => l.productId) } } });
   const byId = new Map(products.map((p) => [p.id, p]));
   for (const l of lines) if (!byId.has(l.productId)) throw notFound('Product', l.productId);
   const currencies = new Set(products.map((p) => p.currency));
   if (currencies.size > 1) throw badInput('all products of an order must have the same currency', 'lines');
 
-  try {
-    return await db.$transaction(async (tx) => {
-      const order = await tx.order.create({
-        data: {
-          userId: customer.id,
-          status: 'PENDING',
-          currency: products[0]!.currency,
-          totalCents: lines.reduce((sum, l) => sum + l.quantity * byId.get(l.productId)!.priceCents, 0),
-          idempotencyKey,
-          requestHash,
-          lines: {
-            create: lines.map((l, i) => {
-              const p = byId.get(l.productId)!;
-              return { productId: l.productId, productName: p.name, unitPriceCents: p.priceCents, quantity: l.quantity, position: i + 1 };
-            }),
-          },
-        },
-      });
-      const { dispatch } = await startSaga(tx, 'placeOrder', order.id, order);
-      return { order, dispatch };
-    }, burstTransactionOptions);
-  } catch (error) {
-    // Two requests with one key raced; the loser returns the winner's order.
-    if ((error as { code?: string }).code === 'P2002') {
-      const winner = await replay();
-      if (winner) return { order: winner, dispatch: null };
-    }
-    throw error;
+  const row: NewOrderRow = {
+    id: randomUUID(),
+    userId: customer.id,
+    currency: products[0]!.currency,
+    totalCents: lines.reduce((sum, l) => sum + l.quantity * byId.get(l.productId)!.priceCents, 0),
+    idempotencyKey,
+    requestHash,
+    lines: lines.map((l) => {
+      const p = byId.get(l.productId)!;
+      return { productId: l.productId, productName: p.name, unitPriceCents: p.priceCents, quantity: l.quantity };
+    }),
+  };
+  const sagaId = newSagaId();
+  const move = firstMove('placeOrder', options.stepTimeoutMs ?? 10_000);
+  const placedAt = await insertOrderWithSaga(db, row, sagaId, move);
+  if (!placedAt) {
+    // The key placed an order already (a retry, or two requests racing): that order is the answer.
+    const existing = await replay();
+    if (existing) return { order: existing, dispatch: null };
+    throw new Error('an order with this idempotency key was placed and has gone');
   }
+  const order: Order = {
+    id: row.id,
+    userId: row.userId,
+    status: 'PENDING',
+    totalCents: row.totalCents,
+    currency: row.currency,
+    placedAt,
+    updatedAt: placedAt,
+    version: 1,
+    idempotencyKey,
+    requestHash,
+    rejectionReason: null,
+  };
+  const sagaOrder = { id: row.id, userId: row.userId, totalCents: row.totalCents, currency: row.currency, lines };
+  return { order, dispatch: move.currentStep ? { sagaId, step: move.currentStep, order: sagaOrder } : null };
 }
 
 /** Cancels a confirmed order of the viewer's: refund and restock through a cancelOrder saga. */
-export async function cancelOrder(db: Db, viewer: Viewer | null, orderId: string): Promise<{ order: Order; dispatch: Dispatch | null }> {
+export async function cancelOrder(
+  db: Db,
+  viewer: Viewer | null,
+  orderId: string,
+  options: { stepTimeoutMs?: number } = {},
+): Promise<{ order: Order; dispatch: Dispatch | null }> {
   const customer = requireViewer(viewer);
   return db.$transaction(async (tx) => {
     const [locked] = await tx.$queryRaw<Array<{ id: string }>>`SELECT "id" FROM "Order" WHERE "id" = ${orderId}::uuid FOR UPDATE`;
-    const order = locked ? await tx.order.findUnique({ where: { id: orderId }, include: { sagas: true } }) : null;
+    const order = locked ? await tx.order.findUnique({ where: { id: orderId }, include: { sagas: true, lines: { orderBy: { position: 'asc' } } } }) : null;
     if (!order || (order.userId !== customer.id && customer.role !== 'admin')) throw notFound('Order', orderId);
     if (order.sagas.some((s) => s.type === 'cancelOrder')) return { order, dispatch: null }; // already being cancelled
     const placed = order.sagas.find((s) => s.type === 'placeOrder');
@@ -106,7 +124,15 @@ export async function cancelOrder(db: Db, viewer: Viewer | null, orderId: string
     if (placed && placed.state !== 'COMPLETED') {
       throw graphQLError('CONFLICT', 'The order is still being completed; try cancelling again in a moment');
     }
-    const { dispatch } = await startSaga(tx, 'cancelOrder', order.id);
+    const sagaOrder = {
+      id: order.id,
+      userId: order.userId,
+      totalCents: order.totalCents,
+      currency: order.currency,
+      lines: order.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+      placeSagaId: placed!.id,
+    };
+    const dispatch = await startSaga(tx, 'cancelOrder', sagaOrder, options.stepTimeoutMs ?? 10_000, newSagaId());
     return { order, dispatch };
   }, burstTransactionOptions);
 }

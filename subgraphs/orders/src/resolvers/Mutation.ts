@@ -9,17 +9,17 @@ import { dispatch, type Dispatch } from '../saga/orchestrator.ts';
  */
 async function sendFirst(ctx: OrdersContext, first: Dispatch | null): Promise<void> {
   if (!first || !ctx.sagas) return;
-  await dispatch(ctx.sagas.bus, first, ctx.sagas.stepTimeoutMs).catch(() => {});
+  await dispatch(ctx.sagas.bus, first).catch(() => {});
 }
 
 export const Mutation = {
   placeOrder: async (_: unknown, args: { input: unknown }, ctx: OrdersContext) => {
-    const { order, dispatch: first } = await placeOrder(ctx.db, ctx.viewer, args.input);
+    const { order, dispatch: first } = await placeOrder(ctx.db, ctx.viewer, args.input, { stepTimeoutMs: ctx.sagas?.stepTimeoutMs ?? 10_000 });
     await sendFirst(ctx, first);
     return order;
   },
   cancelOrder: async (_: unknown, args: { id: string }, ctx: OrdersContext) => {
-    const { order, dispatch: first } = await cancelOrder(ctx.db, ctx.viewer, assertId(args.id));
+    const { order, dispatch: first } = await cancelOrder(ctx.db, ctx.viewer, assertId(args.id), { stepTimeoutMs: ctx.sagas?.stepTimeoutMs ?? 10_000 });
     await sendFirst(ctx, first);
     return order;
   },

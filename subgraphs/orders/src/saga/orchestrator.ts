@@ -1,145 +1,94 @@
-import { randomUUID } from 'node:crypto';
-import { appendToOutbox } from '@mercado/event-bus';
 import { replyQueue, Worker, type SagaBus, type SagaMessage } from '@mercado/saga';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { burstTransactionOptions, type Db, type Tx } from '../db.ts';
-import { OrderConfirmed } from '../events/OrderConfirmed.ts';
-import { OrderStatusChanged, type OrderStatusSnapshot, type SagaSnapshot } from '../events/OrderStatusChanged.ts';
+import type { Db, Tx } from '../db.ts';
+import type { OrderTransition } from '../domain/order.ts';
 import { decide, firstStep, type Decision, type Outcome, type SagaType, type StepName } from './decide.ts';
-import { remoteSteps, type SagaOrder } from './steps.ts';
+import { localSteps, remoteSteps, type SagaOrder } from './steps.ts';
+import { applyMove, idleSagas, insertSaga, loadSaga, sagasPastDeadline, type Move, type SagaRow, type SagaState, type StepRecord } from './store.ts';
 
 export const ORCHESTRATOR = 'orders';
 
-/** A remote step to send once the transaction that started it has committed. */
+/** A remote step to send once the statement that started it has committed. */
 export interface Dispatch {
   sagaId: string;
   step: StepName;
   order: SagaOrder;
 }
 
-interface SagaRow {
-  id: string;
-  orderId: string;
-  type: SagaType;
-  state: string;
-  currentStep: StepName | null;
-  failureReason: string | null;
-}
-
-async function loadSagaOrder(tx: Tx | Db, saga: Pick<SagaRow, 'orderId' | 'type'>): Promise<SagaOrder> {
-  const order = await tx.order.findUniqueOrThrow({ where: { id: saga.orderId }, include: { lines: { orderBy: { position: 'asc' } } } });
-  const placeSaga =
-    saga.type === 'cancelOrder' ? await tx.saga.findFirst({ where: { orderId: order.id, type: 'placeOrder' }, select: { id: true } }) : null;
-  return {
-    id: order.id,
-    userId: order.userId,
-    totalCents: order.totalCents,
-    currency: order.currency,
-    lines: order.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
-    ...(placeSaga ? { placeSagaId: placeSaga.id } : {}),
-  };
-}
-
-/** The order's fields an OrderStatusChanged carries, as a status update returns them. */
-const statusFields = { id: true, userId: true, status: true, rejectionReason: true, version: true } as const;
-
-/** The orchestrator's own steps: order status changes, in the saga's transaction. */
-async function runLocalStep(tx: Tx, step: StepName, orderId: string, failureReason: string | null): Promise<OrderStatusSnapshot> {
-  if (step === 'confirmOrder') {
-    const order = await tx.order.update({
-      where: { id: orderId },
-      data: { status: 'CONFIRMED', version: { increment: 1 } },
-      include: { lines: true },
-    });
-    await appendToOutbox(tx, OrderConfirmed(order));
-    return order;
-  } else if (step === 'rejectOrder') {
-    return tx.order.update({
-      where: { id: orderId },
-      data: { status: 'REJECTED', rejectionReason: failureReason, version: { increment: 1 } },
-      select: statusFields,
-    });
-  } else if (step === 'cancelOrder') {
-    return tx.order.update({ where: { id: orderId }, data: { status: 'CANCELLED', version: { increment: 1 } }, select: statusFields });
-  }
-  throw new Error(`${step} is not a local step`);
-}
-
 /**
- * Announces the order's status and its saga's state as this transaction leaves them. `order` is
- * the row a status update returned; without one (a saga started or finished, the status as it
- * was) the order's version is bumped here, so every announcement has a version of its own.
+ * Follows a decision through the orchestrator's own (local) steps until the saga waits on a
+ * participant or finishes: what to write, as one move. Pure, like decide() itself.
  */
-async function announce(tx: Tx, orderId: string, order: OrderStatusSnapshot | null, saga: SagaSnapshot): Promise<void> {
-  const current = order ?? (await tx.order.update({ where: { id: orderId }, data: { version: { increment: 1 } }, select: statusFields }));
-  await appendToOutbox(tx, OrderStatusChanged(current, saga));
-}
-
-/**
- * Applies a decision: records the next step, runs it at once if it is local, and keeps going
- * until the saga waits on a participant (returned, to send after commit) or finishes.
- */
-async function advance(
-  tx: Tx,
-  saga: SagaRow,
-  order: SagaOrder,
-  decision: Decision,
-  start?: { created: OrderStatusSnapshot | null },
-): Promise<Dispatch | null> {
-  let changed = start?.created ?? null;
-  let position = (await tx.sagaStep.count({ where: { sagaId: saga.id } })) + 1;
-  let failureReason = saga.failureReason;
+export function planMove(type: SagaType, decision: Decision, failureReason: string | null, stepTimeoutMs: number, now = Date.now()): Move {
+  const added: StepRecord[] = [];
+  let transition: OrderTransition | null = null;
   for (;;) {
     if (decision.kind === 'finish') {
-      failureReason = decision.failureReason ?? failureReason;
-      await tx.saga.update({ where: { id: saga.id }, data: { state: decision.state, currentStep: null, failureReason } });
-      await announce(tx, order.id, changed, { state: decision.state, currentStep: null });
-      return null;
+      return {
+        added,
+        state: decision.state,
+        currentStep: null,
+        failureReason: decision.failureReason ?? failureReason,
+        deadlineAt: null,
+        transition,
+        announce: true,
+      };
     }
     failureReason = decision.failureReason ?? failureReason;
-    await tx.sagaStep.create({ data: { sagaId: saga.id, name: decision.step, position: position++, status: 'RUNNING' } });
-    await tx.saga.update({ where: { id: saga.id }, data: { state: decision.state, currentStep: decision.step, failureReason } });
-    if (remoteSteps[decision.step]) {
-      // A status change on the way, or a saga that has just started, is announced.
-      if (changed || start) await announce(tx, order.id, changed, { state: decision.state, currentStep: decision.step });
-      return { sagaId: saga.id, step: decision.step, order };
+    const remote = remoteSteps[decision.step];
+    if (remote) {
+      added.push({ name: decision.step, status: 'RUNNING' });
+      return {
+        added,
+        state: decision.state,
+        currentStep: decision.step,
+        failureReason,
+        deadlineAt: remote.hasDeadline ? new Date(now + stepTimeoutMs) : null,
+        transition,
+        // A status change on the way is announced; a step change alone is not.
+        announce: transition !== null,
+      };
     }
-    changed = await runLocalStep(tx, decision.step, order.id, failureReason);
-    await tx.sagaStep.update({
-      where: { sagaId_name: { sagaId: saga.id, name: decision.step } },
-      data: { status: 'SUCCEEDED', finishedAt: new Date(), attempts: 1 },
-    });
-    decision = decide(saga.type, decision.step, { ok: true }, failureReason);
+    added.push({ name: decision.step, status: 'SUCCEEDED' });
+    transition = localSteps[decision.step]!;
+    decision = decide(type, decision.step, { ok: true }, failureReason);
   }
 }
 
-/**
- * Creates a saga for an order inside the caller's transaction; returns the first command to send.
- * `created` is the order a placeOrder has just inserted (its first version is announced as is).
- */
-export async function startSaga(tx: Tx, type: SagaType, orderId: string, created: OrderStatusSnapshot | null = null): Promise<{ sagaId: string; dispatch: Dispatch | null }> {
-  const saga: SagaRow = { id: randomUUID(), orderId, type, state: 'RUNNING', currentStep: null, failureReason: null };
-  await tx.saga.create({ data: { id: saga.id, orderId, type, state: 'RUNNING' } });
-  const order = await loadSagaOrder(tx, saga);
-  return { sagaId: saga.id, dispatch: await advance(tx, saga, order, { kind: 'next', step: firstStep[type], state: 'RUNNING' }, { created }) };
+/** The first move of a saga: its first step, announced (a saga that starts is news to the order's watchers). */
+export function firstMove(type: SagaType, stepTimeoutMs: number): Move {
+  return { ...planMove(type, { kind: 'next', step: firstStep[type], state: 'RUNNING' }, null, stepTimeoutMs), announce: true };
 }
 
 /**
- * One reply or deadline, applied in one transaction with the saga row locked. A message for a
- * step the saga no longer waits on (a duplicate, or an answer after its deadline) changes
- * nothing; it only re-sends the step the saga does wait on, in case a crash lost that send.
+ * Starts a saga over an existing order in the caller's transaction (a cancellation; placeOrder
+ * writes its order and saga in one statement, see placeOrder.ts); returns the first command to send.
  */
-export async function handleSagaMessage(db: Db, msg: SagaMessage): Promise<Dispatch | null> {
-  return db.$transaction(async (tx) => {
-    const [saga] = await tx.$queryRaw<SagaRow[]>`
-      SELECT "id", "orderId", "type", "state", "currentStep", "failureReason" FROM "Saga" WHERE "id" = ${msg.sagaId}::uuid FOR UPDATE`;
+export async function startSaga(tx: Tx | Db, type: SagaType, order: SagaOrder, stepTimeoutMs: number, sagaId: string): Promise<Dispatch | null> {
+  const move = firstMove(type, stepTimeoutMs);
+  await insertSaga(tx, { id: sagaId, orderId: order.id, type, order }, move);
+  return move.currentStep ? { sagaId, step: move.currentStep, order } : null;
+}
+
+const inProgress = (state: SagaState) => state === 'RUNNING' || state === 'COMPENSATING';
+
+/** The step a saga waits on, to send (again), if it waits on a participant. */
+const waitingOn = (saga: SagaRow): Dispatch | null =>
+  inProgress(saga.state) && saga.currentStep && remoteSteps[saga.currentStep] ? { sagaId: saga.id, step: saga.currentStep, order: saga.order } : null;
+
+/**
+ * One reply or deadline: read the saga, decide, and apply the move in one guarded statement. A
+ * message for a step the saga no longer waits on (a duplicate, an answer after its deadline)
+ * changes nothing; it only re-sends the step the saga does wait on, in case a crash lost that send.
+ * Two statements in all (the read and the move), no transaction.
+ */
+export async function handleSagaMessage(db: Db, msg: SagaMessage, stepTimeoutMs = 10_000): Promise<Dispatch | null> {
+  for (let attempt = 0; ; attempt++) {
+    const saga = await loadSaga(db, msg.sagaId);
     if (!saga) return null;
     const current = saga.currentStep;
-    const inProgress = saga.state === 'RUNNING' || saga.state === 'COMPENSATING';
-    if (current !== msg.step || !inProgress) {
-      return inProgress && current && remoteSteps[current] ? { sagaId: saga.id, step: current, order: await loadSagaOrder(tx, saga) } : null;
-    }
+    if (current !== msg.step || !inProgress(saga.state)) return waitingOn(saga);
     let outcome: Outcome;
     if (msg.kind === 'deadline') {
       if (!remoteSteps[current]?.hasDeadline) return null;
@@ -148,32 +97,30 @@ export async function handleSagaMessage(db: Db, msg: SagaMessage): Promise<Dispa
       outcome = msg.result.ok ? { ok: true } : { ok: false, reason: msg.result.reason };
     }
     const detail = msg.kind === 'reply' && !msg.result.ok ? String(msg.result.message ?? msg.result.declineReason ?? '') : '';
-    await tx.sagaStep.update({
-      where: { sagaId_name: { sagaId: saga.id, name: current } },
-      data: {
-        status: outcome.ok ? 'SUCCEEDED' : outcome.timedOut ? 'TIMED_OUT' : 'FAILED',
-        finishedAt: new Date(),
-        error: outcome.ok ? null : detail ? `${outcome.reason}: ${detail}` : outcome.reason,
-        ...(msg.kind === 'reply' && msg.attempts ? { attempts: msg.attempts } : {}),
-      },
-    });
-    const order = await loadSagaOrder(tx, saga);
-    return advance(tx, saga, order, decide(saga.type, current, outcome, saga.failureReason));
-  }, burstTransactionOptions);
+    const move = planMove(saga.type, decide(saga.type, current, outcome, saga.failureReason), saga.failureReason, stepTimeoutMs);
+    move.ended = {
+      name: current,
+      status: outcome.ok ? 'SUCCEEDED' : outcome.timedOut ? 'TIMED_OUT' : 'FAILED',
+      error: outcome.ok ? null : detail ? `${outcome.reason}: ${detail}` : outcome.reason,
+      ...(msg.kind === 'reply' && msg.attempts ? { attempts: msg.attempts } : {}),
+    };
+    if (await applyMove(db, saga, { state: saga.state, step: current }, move)) {
+      return move.currentStep ? { sagaId: saga.id, step: move.currentStep, order: saga.order } : null;
+    }
+    // Someone moved the saga between the read and the write: read again (it has moved on, so
+    // this message is now a duplicate, unless the guard failed for another reason).
+    if (attempt >= 3) throw new Error(`saga ${saga.id} could not be moved from ${saga.state}/${current}`);
+  }
 }
 
-/**
- * Sends a remote step's command, and its deadline if it has one. `resend` (the sweep) also
- * revives whichever of the step's command, reply or deadline failed for good.
- */
-export async function dispatch(bus: SagaBus, d: Dispatch, stepTimeoutMs: number, resend = false): Promise<void> {
+/** Sends a remote step's command. `resend` (the sweep) also revives the step's command or reply if it failed for good. */
+export async function dispatch(bus: SagaBus, d: Dispatch, resend = false): Promise<void> {
   const def = remoteSteps[d.step]!;
   await bus.sendCommand(
     def.participant,
     { sagaId: d.sagaId, step: d.step, command: def.command, payload: def.payload(d.order), replyTo: replyQueue(ORCHESTRATOR) },
     { resend },
   );
-  if (def.hasDeadline) await bus.scheduleDeadline(ORCHESTRATOR, d.sagaId, d.step, stepTimeoutMs, { resend });
 }
 
 export interface OrchestratorOptions {
@@ -181,29 +128,26 @@ export interface OrchestratorOptions {
   bus: SagaBus;
   logger: Logger;
   stepTimeoutMs: number;
+  /** How often sagas idle for a few seconds get their current step re-sent. */
   sweepIntervalMs?: number;
+  /** How often steps past their deadline are looked for (one indexed query). */
+  deadlineIntervalMs?: number;
 }
 
 /**
- * The orders process's saga worker: applies replies and deadlines, sends what comes next, and
- * every few seconds re-sends the current step of sagas that have not moved (a crash between a
- * commit and a send loses nothing; job ids make the re-send a no-op otherwise, and it revives
- * the step's command, reply or deadline if one failed for good after its worker died twice).
+ * The orders process's saga worker: applies replies, sends what comes next; a timer gives up on
+ * steps past their deadline (stored in the saga row: one query finds them all, no delayed job
+ * per step), and every few seconds re-sends the current step of sagas that have not moved (a
+ * crash between a commit and a send loses nothing; job ids make the re-send a no-op otherwise,
+ * and it revives the step's command or reply if one failed for good after its worker died twice).
  */
-export function startOrchestrator(opts: OrchestratorOptions): { close: () => Promise<void>; sweep: () => Promise<number> } {
+export function startOrchestrator(opts: OrchestratorOptions): { close: () => Promise<void>; sweep: () => Promise<number>; expire: () => Promise<number> } {
   const connection = new Redis(opts.bus.config.redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker<SagaMessage>(
     replyQueue(ORCHESTRATOR),
     async (job) => {
-      const msg = job.data;
-      const next = await handleSagaMessage(opts.db, msg);
-      if (next) await dispatch(opts.bus, next, opts.stepTimeoutMs);
-      // The step has answered: its deadline, if still waiting, would fire later as a no-op.
-      if (msg.kind === 'reply' && remoteSteps[msg.step as StepName]?.hasDeadline) {
-        await opts.bus
-          .cancelDeadline(ORCHESTRATOR, msg.sagaId, msg.step)
-          .catch((err) => opts.logger.warn({ err: (err as Error).message, sagaId: msg.sagaId, step: msg.step }, 'could not drop a saga deadline'));
-      }
+      const next = await handleSagaMessage(opts.db, job.data, opts.stepTimeoutMs);
+      if (next) await dispatch(opts.bus, next);
     },
     { connection, prefix: opts.bus.config.prefix, concurrency: 20, ...opts.bus.config.worker },
   );
@@ -211,33 +155,49 @@ export function startOrchestrator(opts: OrchestratorOptions): { close: () => Pro
   worker.on('error', (err) => opts.logger.warn({ err: err.message }, 'saga worker error'));
 
   const sweep = async (): Promise<number> => {
-    const idle = await opts.db.saga.findMany({
-      where: { state: { in: ['RUNNING', 'COMPENSATING'] }, updatedAt: { lt: new Date(Date.now() - 2_000) } },
-      orderBy: { updatedAt: 'asc' },
-      take: 500,
-    });
     let resent = 0;
-    for (const saga of idle) {
-      const step = saga.currentStep as StepName | null;
-      if (!step || !remoteSteps[step]) continue;
-      await dispatch(opts.bus, { sagaId: saga.id, step, order: await loadSagaOrder(opts.db, saga as SagaRow) }, opts.stepTimeoutMs, true);
+    for (const saga of await idleSagas(opts.db, 2_000, 500)) {
+      const step = waitingOn(saga);
+      if (!step) continue;
+      await dispatch(opts.bus, step, true);
       resent++;
     }
     return resent;
   };
-  let sweeping = Promise.resolve();
-  const timer = setInterval(() => {
-    sweeping = sweep().then(
-      () => {},
-      (err) => opts.logger.warn({ err: (err as Error).message }, 'saga sweep failed'),
-    );
-  }, opts.sweepIntervalMs ?? 5_000);
+  const expire = async (): Promise<number> => {
+    let expired = 0;
+    for (const { id, currentStep } of await sagasPastDeadline(opts.db, 500)) {
+      const next = await handleSagaMessage(opts.db, { kind: 'deadline', sagaId: id, step: currentStep }, opts.stepTimeoutMs);
+      if (next) await dispatch(opts.bus, next);
+      expired++;
+    }
+    return expired;
+  };
+  const every = (ms: number, task: () => Promise<unknown>, what: string) => {
+    let running = Promise.resolve();
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      running = task().then(
+        () => void (busy = false),
+        (err) => {
+          busy = false;
+          opts.logger.warn({ err: (err as Error).message }, `saga ${what} failed`);
+        },
+      );
+    }, ms);
+    return { stop: async () => (clearInterval(timer), await running) };
+  };
+  const sweeper = every(opts.sweepIntervalMs ?? 5_000, sweep, 'sweep');
+  const expirer = every(opts.deadlineIntervalMs ?? Math.max(50, Math.min(1_000, Math.floor(opts.stepTimeoutMs / 4))), expire, 'deadline check');
 
   return {
     sweep,
+    expire,
     close: async () => {
-      clearInterval(timer);
-      await sweeping;
+      await sweeper.stop();
+      await expirer.stop();
       await worker.close();
       await connection.quit().catch(() => connection.disconnect());
     },

@@ -3,12 +3,13 @@
  * function over the database that the saga's workers call. Every operation is idempotent per
  * (sagaId, step) and returns its outcome as data; `ok: false` means retrying cannot help.
  */
-import { z } from 'zod';
-import { isId } from '@mercado/service-kit';
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import { paymentsParticipant, recordResult, sagaIdSchema } from '@mercado/saga';
 import type { Db, Tx } from '../db.ts';
 import type { Payment, PaymentStatus } from '../generated/prisma/client.ts';
 import { availableCents, DEFAULT_CREDIT_LIMIT_CENTS, lockAccount } from './accounts.ts';
-import { hasProcessed, runOnce } from './processedCommands.ts';
+import { runOnce } from './processedCommands.ts';
 
 export type { Payment, PaymentStatus };
 
@@ -51,22 +52,10 @@ export interface AuthorizeOptions {
   defaultCreditLimitCents?: number;
 }
 
-const id = (field: string) =>
-  z
-    .string()
-    .refine(isId, `${field} is not a valid id`)
-    .transform((s) => s.toLowerCase());
-
-const paymentCommand = z.object({
-  sagaId: z.string().min(1, 'sagaId is required').max(200, 'sagaId is at most 200 characters'),
-  orderId: id('orderId'),
-});
-
-const authorizeCommand = paymentCommand.extend({
-  customerId: id('customerId'),
-  amountCents: z.number().int('amountCents must be a whole number').min(0, 'amountCents cannot be negative').max(2 ** 31 - 1, 'amountCents is too large'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as EUR'),
-});
+// The payloads are the contract's (packages/saga), with the saga's id beside them.
+const withSaga = { sagaId: sagaIdSchema('sagaId') };
+const paymentCommand = paymentsParticipant.commands.capture.extend(withSaga);
+const authorizeCommand = paymentsParticipant.commands.authorize.extend(withSaga);
 
 function parseCommand<T>(schema: z.ZodType<T>, input: unknown): T | InvalidCommand {
   const parsed = schema.safeParse(input);
@@ -113,11 +102,43 @@ export async function authorize(db: Db, input: AuthorizeCommand, options: Author
   const command = parseCommand(authorizeCommand, input);
   if (isInvalid(command)) return command;
   const { sagaId, orderId, customerId, amountCents, currency } = command;
+  // The usual case in one statement: a customer with an account and an order without a payment.
+  // Lock the account, decide (the same rule as below), and only if the run-once row is this
+  // run's insert the payment, AUTHORIZED or DECLINED, and hold the amount. Anything else (a new
+  // customer, an order with a payment, a redelivery, a void that came first) takes the general path.
+  const paymentId = randomUUID();
+  const [fast] = await db.$queryRaw<Array<{ result: AuthorizeResult | null }>>`
+    WITH account AS (
+      SELECT "creditLimitCents" - "heldCents" - "spentCents" AS "available", "currency" FROM "PaymentAccount"
+      WHERE "customerId" = ${customerId}::uuid FOR UPDATE),
+    decision AS (
+      SELECT CASE WHEN a."currency" <> ${currency} THEN 'CURRENCY_MISMATCH'
+                  WHEN ${amountCents}::int > a."available" THEN 'INSUFFICIENT_CREDIT' END AS "declineReason"
+      FROM account a WHERE NOT EXISTS (SELECT 1 FROM "Payment" WHERE "orderId" = ${orderId}::uuid)),
+    claim AS (
+      INSERT INTO "ProcessedCommand" ("sagaId", "step", "result", "createdAt")
+      SELECT ${sagaId}, 'authorize',
+             CASE WHEN d."declineReason" IS NULL THEN jsonb_build_object('ok', true, 'paymentId', ${paymentId}::text)
+                  ELSE jsonb_build_object('ok', false, 'reason', 'PAYMENT_DECLINED', 'paymentId', ${paymentId}::text, 'declineReason', d."declineReason") END,
+             now()
+      FROM decision d
+      ON CONFLICT ("sagaId", "step") DO NOTHING
+      RETURNING "result"),
+    payment AS (
+      INSERT INTO "Payment" ("id", "orderId", "customerId", "amountCents", "currency", "status", "declineReason", "authorizedAt", "createdAt", "updatedAt")
+      SELECT ${paymentId}::uuid, ${orderId}::uuid, ${customerId}::uuid, ${amountCents}::int, ${currency},
+             (CASE WHEN d."declineReason" IS NULL THEN 'AUTHORIZED' ELSE 'DECLINED' END)::"PaymentStatus", d."declineReason",
+             CASE WHEN d."declineReason" IS NULL THEN now() END, now(), now()
+      FROM decision d WHERE EXISTS (SELECT 1 FROM claim)),
+    held AS (
+      UPDATE "PaymentAccount" SET "heldCents" = "heldCents" + ${amountCents}::int, "updatedAt" = now()
+      WHERE "customerId" = ${customerId}::uuid AND EXISTS (SELECT 1 FROM claim) AND (SELECT "declineReason" FROM decision) IS NULL)
+    SELECT (SELECT "result" FROM claim) AS "result"`;
+  if (fast!.result) return fast!.result;
+
+  // A void that came first took this step's run-once row (see voidAuthorization): runOnce returns its answer.
   return runOnce<AuthorizeResult>(db, { sagaId, step: 'authorize' }, async (tx) => {
     await lockOrder(tx, orderId);
-    if (await hasProcessed(tx, { sagaId, step: 'void' })) {
-      return { ok: false, reason: 'INVALID_TRANSITION', message: `saga ${sagaId} has already voided the payment of order ${orderId}` };
-    }
     const existing = await paymentOf(tx, orderId);
     if (existing && existing.status !== 'DECLINED') {
       const same = existing.customerId === customerId && existing.amountCents === amountCents && existing.currency === currency;
@@ -150,6 +171,25 @@ export async function authorize(db: Db, input: AuthorizeCommand, options: Author
 export async function capture(db: Db, input: PaymentCommand): Promise<TransitionResult> {
   const command = parseCommand(paymentCommand, input);
   if (isInvalid(command)) return command;
+  // The usual case in one statement: lock the order's payment and only if it is AUTHORIZED record
+  // the run-once row and, behind it, capture it and move its amount from held to spent.
+  // Anything else (no payment, another status, a redelivery) takes the general path below.
+  const [fast] = await db.$queryRaw<Array<{ paymentId: string | null }>>`
+    WITH p AS (
+      SELECT "id", "customerId", "amountCents" FROM "Payment" WHERE "orderId" = ${command.orderId}::uuid AND "status" = 'AUTHORIZED' FOR UPDATE),
+    claim AS (
+      INSERT INTO "ProcessedCommand" ("sagaId", "step", "result", "createdAt")
+      SELECT ${command.sagaId}, 'capture', jsonb_build_object('ok', true, 'paymentId', p."id"), now() FROM p
+      ON CONFLICT ("sagaId", "step") DO NOTHING
+      RETURNING 1),
+    captured AS (
+      UPDATE "Payment" SET "status" = 'CAPTURED', "capturedAt" = now(), "updatedAt" = now()
+      WHERE "id" IN (SELECT "id" FROM p) AND EXISTS (SELECT 1 FROM claim)),
+    spent AS (
+      UPDATE "PaymentAccount" a SET "heldCents" = a."heldCents" - p."amountCents", "spentCents" = a."spentCents" + p."amountCents", "updatedAt" = now()
+      FROM p WHERE a."customerId" = p."customerId" AND EXISTS (SELECT 1 FROM claim))
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM claim) THEN (SELECT "id"::text FROM p) END AS "paymentId"`;
+  if (fast!.paymentId) return { ok: true, paymentId: fast!.paymentId };
   return runOnce<TransitionResult>(db, { sagaId: command.sagaId, step: 'capture' }, async (tx) => {
     await lockOrder(tx, command.orderId);
     const payment = await paymentOf(tx, command.orderId);
@@ -173,6 +213,15 @@ export async function capture(db: Db, input: PaymentCommand): Promise<Transition
 export async function voidAuthorization(db: Db, input: PaymentCommand): Promise<TransitionResult> {
   const command = parseCommand(paymentCommand, input);
   if (isInvalid(command)) return command;
+  // From now on an authorization of this saga arriving late is refused: its run-once row is
+  // taken unless it has one already, and committed before the void reads the payment, so an
+  // authorization in flight either committed first (and is voided below) or finds this row.
+  const refused: AuthorizeResult = {
+    ok: false,
+    reason: 'INVALID_TRANSITION',
+    message: `saga ${command.sagaId} has already voided the payment of order ${command.orderId}`,
+  };
+  await recordResult(db, { sagaId: command.sagaId, step: 'authorize' }, refused);
   return runOnce<TransitionResult>(db, { sagaId: command.sagaId, step: 'void' }, async (tx) => {
     await lockOrder(tx, command.orderId);
     const payment = await paymentOf(tx, command.orderId);

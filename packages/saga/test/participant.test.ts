@@ -1,0 +1,140 @@
+/**
+ * The saga bus and a participant's worker against real Redis, in the style of BullMQ's own
+ * suites: a queue prefix of each test's own, cleaned up afterwards, no mocks.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { z } from 'zod';
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { defineParticipant, deleteSagaKeys, replyQueue, SagaBus, startParticipant, UnrecoverableError, type SagaMessage, type StepResult } from '../src/index.ts';
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const logger = pino({ level: 'silent' });
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+const kitchen = defineParticipant('kitchen', {
+  cook: z.object({ dish: z.string(), portions: z.number().int().min(1) }),
+  wash: z.object({}),
+});
+
+/** A bus on a prefix of the test's own, and an orchestrator's reply queue the test reads. */
+function setUp() {
+  const prefix = `test-saga-${randomUUID().slice(0, 8)}`;
+  const bus = new SagaBus({ redisUrl, prefix, worker: { lockDuration: 1_000, stalledInterval: 500 } });
+  cleanups.push(async () => {
+    await bus.close();
+    await deleteSagaKeys(redisUrl, prefix);
+  });
+  const replies: Array<Extract<SagaMessage, { kind: 'reply' }>> = [];
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const orchestrator = new Worker<SagaMessage>(replyQueue('test'), async (job: Job<SagaMessage>) => void (job.data.kind === 'reply' && replies.push(job.data)), { connection, prefix });
+  cleanups.push(async () => {
+    await orchestrator.close();
+    await connection.quit();
+  });
+  return { bus, prefix, replies };
+}
+
+async function until<T>(read: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`still ${JSON.stringify(value)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const command = (sagaId: string, step: string, name: 'cook' | 'wash' | 'dance', payload: unknown) => ({
+  sagaId,
+  step,
+  command: name,
+  payload,
+  replyTo: replyQueue('test'),
+});
+
+describe('a participant', () => {
+  it('runs each command of its contract with its payload and replies once, however often it is sent', async () => {
+    const { bus, replies } = setUp();
+    const cooked: Array<{ dish: string; portions: number; sagaId: string }> = [];
+    const participant = startParticipant({
+      bus,
+      contract: kitchen,
+      logger,
+      handlers: {
+        cook: async (payload, { sagaId }) => (cooked.push({ ...payload, sagaId }), { ok: true }),
+        wash: async () => ({ ok: false, reason: 'NO_WATER' }),
+      },
+    });
+    cleanups.push(participant.close);
+    const sagaId = randomUUID();
+    // The same command three times (a retry, a sweep): one job, one effect, one reply.
+    for (let i = 0; i < 3; i++) await bus.sendCommand('kitchen', command(sagaId, 'cookDinner', 'cook', { dish: 'paella', portions: 2 }));
+    await bus.sendCommand('kitchen', command(sagaId, 'cleanUp', 'wash', {}));
+    await until(() => replies.length, (n) => n >= 2);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cooked).toEqual([{ dish: 'paella', portions: 2, sagaId }]);
+    expect(replies.map(({ step, result, attempts }) => ({ step, result, attempts })).sort((a, b) => a.step.localeCompare(b.step))).toEqual([
+      { step: 'cleanUp', result: { ok: false, reason: 'NO_WATER' } satisfies StepResult, attempts: 1 },
+      { step: 'cookDinner', result: { ok: true }, attempts: 1 },
+    ]);
+  });
+
+  it('fails a command its contract does not name at once, without retrying it', async () => {
+    const { bus, replies } = setUp();
+    let calls = 0;
+    const participant = startParticipant({
+      bus,
+      contract: kitchen,
+      logger,
+      handlers: { cook: async () => (calls++, { ok: true }), wash: async () => (calls++, { ok: true }) },
+    });
+    cleanups.push(participant.close);
+    const sagaId = randomUUID();
+    await bus.sendCommand('kitchen', command(sagaId, 'party', 'dance', {}));
+    const queue = bus.queue('kitchen-saga-commands');
+    await until(() => queue.getJobState(`${sagaId}.party`), (state) => state === 'failed');
+    const job = await queue.getJob(`${sagaId}.party`);
+    expect(job!.failedReason).toBe('kitchen has no command "dance"');
+    expect(job!.attemptsMade).toBe(1);
+    expect(calls).toBe(0);
+    expect(replies).toEqual([]);
+  });
+
+  it('a resend revives a command that failed for good; a plain send does not', async () => {
+    const { bus, replies } = setUp();
+    let broken = true;
+    const participant = startParticipant({
+      bus,
+      contract: kitchen,
+      logger,
+      handlers: {
+        cook: async () => {
+          // As if it had exhausted its attempts (or its worker died twice holding it).
+          if (broken) throw new UnrecoverableError('the stove is out');
+          return { ok: true };
+        },
+        wash: async () => ({ ok: true }),
+      },
+    });
+    cleanups.push(participant.close);
+    const sagaId = randomUUID();
+    const queue = bus.queue('kitchen-saga-commands');
+    const send = (resend: boolean) => bus.sendCommand('kitchen', command(sagaId, 'cookDinner', 'cook', { dish: 'soup', portions: 1 }), { resend });
+    await send(false);
+    await until(() => queue.getJobState(`${sagaId}.cookDinner`), (state) => state === 'failed');
+
+    // Re-adding the same id is a no-op while the failed job is kept; a resend revives it.
+    broken = false;
+    await send(false);
+    expect(await queue.getJobState(`${sagaId}.cookDinner`)).toBe('failed');
+    await send(true);
+    await until(() => replies.length, (n) => n === 1);
+    expect(replies[0]).toMatchObject({ kind: 'reply', sagaId, step: 'cookDinner', result: { ok: true } });
+  });
+});

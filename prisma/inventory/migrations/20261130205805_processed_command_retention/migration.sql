@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "ProcessedCommand_createdAt_idx" ON "ProcessedCommand"("createdAt");
