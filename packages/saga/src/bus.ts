@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import { traceHeaders } from '@mercado/telemetry';
 
 /**
  * Saga messages travel as BullMQ jobs on Redis: commands to a participant's queue, replies to
@@ -29,12 +30,16 @@ export interface SagaCommand<P = unknown> {
   payload: P;
   /** Queue of the orchestrator that wants the reply. */
   replyTo: string;
+  /** When the orchestrator sent it (ms since the epoch): the reply carries it back, for the step's duration. */
+  sentAt?: number;
+  /** W3C trace context of the span that sent it (`traceparent`), when traces are on. */
+  trace?: Record<string, string>;
 }
 
 export type StepResult = { ok: true; [key: string]: unknown } | { ok: false; reason: string; [key: string]: unknown };
 
 export type SagaMessage =
-  | { kind: 'reply'; sagaId: string; step: string; result: StepResult; attempts?: number }
+  | { kind: 'reply'; sagaId: string; step: string; result: StepResult; attempts?: number; sentAt?: number; trace?: Record<string, string> }
   /** The orchestrator's own: a step's deadline has passed (found in its saga's row, never queued). */
   | { kind: 'deadline'; sagaId: string; step: string };
 
@@ -82,7 +87,10 @@ export class SagaBus {
       const reply = await this.queue(command.replyTo).getJob(jobId(command.sagaId, command.step, 'reply'));
       if (reply && (await reply.isFailed())) return void (await reply.retry());
     }
-    await queue.add(command.command, command, {
+    // The trace of whatever sends it (placeOrder's request, the reply before it) goes with it.
+    const trace = traceHeaders();
+    const sent: SagaCommand = { ...command, sentAt: command.sentAt ?? Date.now(), ...(trace.traceparent ? { trace } : {}) };
+    await queue.add(command.command, sent, {
       jobId: id,
       attempts: 8,
       backoff: { type: 'exponential', delay: 200 },
@@ -91,7 +99,8 @@ export class SagaBus {
   }
 
   async sendReply(replyTo: string, reply: Extract<SagaMessage, { kind: 'reply' }>): Promise<void> {
-    await this.queue(replyTo).add('reply', reply, {
+    const trace = traceHeaders();
+    await this.queue(replyTo).add('reply', trace.traceparent ? { ...reply, trace } : reply, {
       jobId: jobId(reply.sagaId, reply.step, 'reply'),
       attempts: 8,
       backoff: { type: 'exponential', delay: 200 },

@@ -5,3 +5,4 @@ export { inventoryParticipant, paymentsParticipant, sagaIdSchema } from './contr
 export { startParticipant, type CommandHandler, type ContractHandlers, type ParticipantOptions } from './participant.ts';
 export { UnrecoverableError, Worker } from 'bullmq';
 export { pruneProcessedCommands, recordResult, runOnce, storedResult, type RawSql, type TransactionalDb } from './runOnce.ts';
+export { sagaCountsGauge, sagaMetrics } from './observability.ts';

@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { contextFromHeaders, inSpan, SpanKind } from '@mercado/telemetry';
 import type { Logger } from 'pino';
 import { commandQueue, type SagaBus, type SagaCommand, type StepResult } from './bus.ts';
 import type { CommandOf, ParticipantContract, PayloadOf } from './contract.ts';
@@ -37,13 +38,21 @@ export function startParticipant<C extends ParticipantContract>(opts: Participan
   const worker = new Worker<SagaCommand<never>>(
     commandQueue(participant),
     async (job) => {
-      const { sagaId, step, command, payload, replyTo } = job.data;
-      const handler = Object.hasOwn(opts.contract.commands, command) ? handlers[command] : undefined;
-      if (!handler) throw new UnrecoverableError(`${participant} has no command "${command}"`);
-      // The payload is the queue's, not yet validated: each handler validates what it reads.
-      const result = await handler(payload, { sagaId, step });
-      await opts.bus.sendReply(replyTo, { kind: 'reply', sagaId, step, result, attempts: job.attemptsMade + 1 });
-      return result;
+      const { sagaId, step, command, payload, replyTo, sentAt, trace } = job.data;
+      // A span of the saga's trace (the command carries the sender's context); its SQL and the
+      // reply it sends are its children.
+      return inSpan(
+        `${participant} ${command}`,
+        { kind: SpanKind.CONSUMER, parent: contextFromHeaders(trace), attributes: { 'mercado.saga.id': sagaId, 'mercado.saga.step': step, 'messaging.system': 'bullmq' } },
+        async () => {
+          const handler = Object.hasOwn(opts.contract.commands, command) ? handlers[command] : undefined;
+          if (!handler) throw new UnrecoverableError(`${participant} has no command "${command}"`);
+          // The payload is the queue's, not yet validated: each handler validates what it reads.
+          const result = await handler(payload, { sagaId, step });
+          await opts.bus.sendReply(replyTo, { kind: 'reply', sagaId, step, result, attempts: job.attemptsMade + 1, ...(sentAt ? { sentAt } : {}) });
+          return result;
+        },
+      );
     },
     { connection, prefix: opts.bus.config.prefix, concurrency: opts.concurrency ?? 20, ...opts.bus.config.worker },
   );

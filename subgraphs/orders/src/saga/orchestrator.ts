@@ -1,4 +1,5 @@
-import { replyQueue, Worker, type SagaBus, type SagaMessage } from '@mercado/saga';
+import { replyQueue, sagaCountsGauge, sagaMetrics, Worker, type SagaBus, type SagaMessage } from '@mercado/saga';
+import { contextFromHeaders, inSpan, SpanKind } from '@mercado/telemetry';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db, Tx } from '../db.ts';
@@ -105,6 +106,8 @@ export async function handleSagaMessage(db: Db, msg: SagaMessage, stepTimeoutMs 
       ...(msg.kind === 'reply' && msg.attempts ? { attempts: msg.attempts } : {}),
     };
     if (await applyMove(db, saga, { state: saga.state, step: current }, move)) {
+      if (msg.kind === 'reply' && msg.sentAt) sagaMetrics.stepDuration.observe({ step: current }, Math.max(0, Date.now() - msg.sentAt) / 1000);
+      if (!outcome.ok && saga.state === 'RUNNING' && move.state !== 'RUNNING') sagaMetrics.compensations.inc({ type: saga.type, reason: outcome.reason });
       return move.currentStep ? { sagaId: saga.id, step: move.currentStep, order: saga.order } : null;
     }
     // Someone moved the saga between the read and the write: read again (it has moved on, so
@@ -143,11 +146,22 @@ export interface OrchestratorOptions {
  */
 export function startOrchestrator(opts: OrchestratorOptions): { close: () => Promise<void>; sweep: () => Promise<number>; expire: () => Promise<number> } {
   const connection = new Redis(opts.bus.config.redisUrl, { maxRetriesPerRequest: null });
+  sagaCountsGauge(async () =>
+    (await opts.db.$queryRaw<Array<{ type: string; state: string; count: number }>>`SELECT "type"::text AS "type", "state"::text AS "state", count(*)::int AS "count" FROM "Saga" GROUP BY 1, 2`),
+  );
   const worker = new Worker<SagaMessage>(
     replyQueue(ORCHESTRATOR),
     async (job) => {
-      const next = await handleSagaMessage(opts.db, job.data, opts.stepTimeoutMs);
-      if (next) await dispatch(opts.bus, next);
+      const msg = job.data;
+      // The reply continues the trace of the participant's span, and the next command continues this one.
+      await inSpan(
+        `orders saga ${msg.kind} ${msg.step}`,
+        { kind: SpanKind.CONSUMER, parent: contextFromHeaders(msg.kind === 'reply' ? msg.trace : undefined), attributes: { 'mercado.saga.id': msg.sagaId, 'mercado.saga.step': msg.step, 'messaging.system': 'bullmq' } },
+        async () => {
+          const next = await handleSagaMessage(opts.db, msg, opts.stepTimeoutMs);
+          if (next) await dispatch(opts.bus, next);
+        },
+      );
     },
     { connection, prefix: opts.bus.config.prefix, concurrency: 20, ...opts.bus.config.worker },
   );
