@@ -258,7 +258,8 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
     {
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization;
+        // Apollo Client passes what it is given; Sandbox passes the tab's headers, as typed.
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         if (authorization !== undefined && typeof authorization !== 'string') return false;
         try {
           subscribers.set(ctx.extra.socket, await identify(authorization, `ip:${ctx.extra.request.socket.remoteAddress ?? 'unknown'}`));
