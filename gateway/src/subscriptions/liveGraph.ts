@@ -258,7 +258,7 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
     {
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
-        // Apollo Client passes what it is given; Sandbox passes the tab's headers, as typed.
+        // Either spelling: clients that forward their headers as connection params keep the header's case.
         const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         if (authorization !== undefined && typeof authorization !== 'string') return false;
         try {
