@@ -27,6 +27,11 @@ export interface SubscriptionOptions {
   maxPerConnection?: number;
   /** Subscriptions one user (anonymous: one client address) may hold at once on one gateway process; default 100. */
   maxPerUser?: number;
+  /**
+   * How often a WebSocket is pinged; one that has not answered by the next ping (a client gone,
+   * or one that stopped reading) is cut off. Default 12 s (graphql-ws's).
+   */
+  keepAliveMs?: number;
 }
 
 
@@ -285,6 +290,7 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
       },
     },
     wss,
+    opts.subscriptions.keepAliveMs ?? 12_000,
   );
 
   // --- GraphQL over SSE (graphql-sse, distinct connections mode) ---
