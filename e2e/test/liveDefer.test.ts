@@ -5,7 +5,7 @@
  * incremental delivery gets the whole response at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeSupergraph, loadTrustedDocuments, startGateway } from '@mercado/gateway';
+import { composeSupergraph, documentHash, loadTrustedDocuments, startGateway } from '@mercado/gateway';
 import { createLogger } from '@mercado/service-kit';
 import { postGraphQL, testInternalSecret } from '@mercado/service-kit/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
@@ -92,6 +92,12 @@ describe('@defer', () => {
       const text = [...trusted.values()].find((t) => t.startsWith('query ProductsPageDeferred'))!;
       const parts = await readParts(await post(text));
       expect(parts.map((p: any) => p.hasNext)).toEqual([true, false]);
+      const byHash = await fetch(production.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'multipart/mixed;deferSpec=20220824, application/json' },
+        body: JSON.stringify({ variables: { first: 3, category: 'books' }, extensions: { persistedQuery: { version: 1, sha256Hash: documentHash(text) } } }),
+      });
+      expect(await readParts(byHash)).toEqual(parts);
       const refused = await post(page(true));
       expect(refused.status).toBe(400);
       expect(((await refused.json()) as any).errors[0].extensions.code).toBe('OPERATION_NOT_ALLOWED');
