@@ -44,7 +44,7 @@ beforeAll(async () => {
     production: false,
     logger: createLogger('gateway-2', 'silent'),
     port: 0,
-    subscriptions: { amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', eventsPrefix: stack.eventsPrefix, maxPerConnection: 2 },
+    subscriptions: { amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', eventsPrefix: stack.eventsPrefix, maxPerConnection: 2, keepAliveMs: 500 },
   });
 }, 120_000);
 
@@ -189,6 +189,30 @@ describe('productUpdated', () => {
     ws.send('not json at all');
     const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
     expect(code).toBe(4400);
+  });
+
+  it('over SSE too, ends when the token expires, with UNAUTHENTICATED', async () => {
+    const token = await issuer.token(seedUsers[1]!.id, 'customer', 2);
+    const followed = await followSse(second.url, PRODUCT, { id: seedId('product:COF-001') }, { authorization: `Bearer ${token}` });
+    await until('the first message', () => followed.messages.length === 1);
+    await until('ended', () => followed.done, 10_000);
+    expect(followed.messages.at(-1)?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('cuts off a WebSocket client that stops reading (it answers no ping)', async () => {
+    const ws = new WebSocket(second.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const messages: Array<{ type: string }> = [];
+    ws.on('message', (data) => void messages.push(JSON.parse(String(data))));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await until('acknowledged', () => messages.some((m) => m.type === 'connection_ack'));
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: PRODUCT, variables: { id: seedId('product:COF-001') } } }));
+    await until('the first message', () => messages.some((m) => m.type === 'next'));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // four pings unanswered
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await closed).toBe(1006); // terminated, not closed politely
   });
 
   it('refuses a connection whose token does not verify', async () => {

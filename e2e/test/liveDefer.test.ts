@@ -5,7 +5,9 @@
  * incremental delivery gets the whole response at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postGraphQL } from '@mercado/service-kit/testing';
+import { composeSupergraph, documentHash, loadTrustedDocuments, startGateway } from '@mercado/gateway';
+import { createLogger } from '@mercado/service-kit';
+import { postGraphQL, testInternalSecret } from '@mercado/service-kit/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
 
 const page = (defer: boolean) => `query ProductsPage {
@@ -66,6 +68,42 @@ describe('@defer', () => {
     });
     expect(res.status).toBe(401);
     expect(((await res.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('in production, defers the trusted products page and refuses a deferred document of its own', async () => {
+    const trusted = loadTrustedDocuments();
+    const production = await startGateway({
+      supergraphSdl: composeSupergraph(),
+      subgraphUrls: Object.fromEntries(Object.entries(stack.subgraphs).map(([name, s]) => [name, s.url])),
+      auth: { jwksUrl: `${stack.subgraphs.accounts!.baseUrl}/.well-known/jwks.json`, issuer: 'mercado-accounts', audience: 'mercado' },
+      internalTokenSecret: testInternalSecret,
+      production: true,
+      trustedDocuments: trusted,
+      logger: createLogger('gateway-production', 'silent'),
+      port: 0,
+    });
+    try {
+      const post = (query: string) =>
+        fetch(production.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'multipart/mixed;deferSpec=20220824, application/json' },
+          body: JSON.stringify({ query, variables: { first: 3, category: 'books' } }),
+        });
+      const text = [...trusted.values()].find((t) => t.startsWith('query ProductsPageDeferred'))!;
+      const parts = await readParts(await post(text));
+      expect(parts.map((p: any) => p.hasNext)).toEqual([true, false]);
+      const byHash = await fetch(production.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'multipart/mixed;deferSpec=20220824, application/json' },
+        body: JSON.stringify({ variables: { first: 3, category: 'books' }, extensions: { persistedQuery: { version: 1, sha256Hash: documentHash(text) } } }),
+      });
+      expect(await readParts(byHash)).toEqual(parts);
+      const refused = await post(page(true));
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as any).errors[0].extensions.code).toBe('OPERATION_NOT_ALLOWED');
+    } finally {
+      await production.close();
+    }
   });
 
   it('answers an operation without @defer as usual, multipart accepted or not', async () => {

@@ -40,7 +40,8 @@ export function manifestJson(operations: OperationFile[]): string {
 export function operationProblems(operations: OperationFile[], supergraphSdl: string): string[] {
   // The supergraph's types and fields are the API's (plus join__ bookkeeping no operation can
   // select); subgraph-only fields such as _entities are not in it.
-  const schema = buildSchema(supergraphSdl);
+  // Plus @defer, which the gateway accepts (gateway/src/defer) though the supergraph does not declare it.
+  const schema = buildSchema(`${supergraphSdl}\ndirective @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT\n`);
   const rules = [...specifiedRules, ...operationLimits(defaultOperationLimits).validationRules];
   const problems: string[] = [];
   const names = new Map<string, string>();

@@ -137,7 +137,9 @@ export function createIncrementalDelivery(opts: IncrementalDeliveryOptions) {
       throw error;
     }
     const current = planningState();
-    const query = typeof params?.query === 'string' ? params.query : undefined;
+    const hash = (params?.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+    // By its text, or (production) by the hash of a trusted document.
+    const query = typeof params?.query === 'string' ? params.query : typeof hash === 'string' ? opts.trustedDocuments?.get(hash) : undefined;
     // Only operations that defer something, written out (a persisted hash answers at once).
     if (!current || !query || !query.includes('@defer')) return opts.fallback(replay(req, body), res);
 

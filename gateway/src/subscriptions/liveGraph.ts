@@ -27,6 +27,11 @@ export interface SubscriptionOptions {
   maxPerConnection?: number;
   /** Subscriptions one user (anonymous: one client address) may hold at once on one gateway process; default 100. */
   maxPerUser?: number;
+  /**
+   * How often a WebSocket is pinged; one that has not answered by the next ping (a client gone,
+   * or one that stopped reading) is cut off. Default 12 s (graphql-ws's).
+   */
+  keepAliveMs?: number;
 }
 
 
@@ -104,7 +109,8 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
   const maxPerUser = opts.subscriptions.maxPerUser ?? defaultSubscriptionLimits.maxPerUser;
   const { validationRules } = operationLimits(opts.limits);
   const rules = [...specifiedRules, ...validationRules];
-  const guard = opts.trustedDocuments ? trustedDocumentsGuard(opts.trustedDocuments) : undefined;
+  // Production runs trusted documents only; elsewhere a hash may still name one of them.
+  const guard = opts.production && opts.trustedDocuments ? trustedDocumentsGuard(opts.trustedDocuments) : undefined;
   const perUser = new Map<string, number>();
   /** Runs in flight for one event, by query, variables and identity: shared by every subscriber asking the same. */
   const sharedRuns = new Map<string, Promise<LiveResult>>();
@@ -258,7 +264,8 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
     {
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization;
+        // Either spelling: clients that forward their headers as connection params keep the header's case.
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         if (authorization !== undefined && typeof authorization !== 'string') return false;
         try {
           subscribers.set(ctx.extra.socket, await identify(authorization, `ip:${ctx.extra.request.socket.remoteAddress ?? 'unknown'}`));
@@ -284,6 +291,7 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
       },
     },
     wss,
+    opts.subscriptions.keepAliveMs ?? 12_000,
   );
 
   // --- GraphQL over SSE (graphql-sse, distinct connections mode) ---
