@@ -187,3 +187,50 @@ describe("the gateway's part", () => {
     expect(logged()).toMatchObject({ operation: 'MeteredPage', outcome: 'ok', trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
   });
 });
+
+describe('a saga, traced', () => {
+  it("follows placeOrder from the gateway through every saga command and reply, four services, Redis and RabbitMQ, in one trace", async () => {
+    const gatewayUrl = system.gateways[0]!.url;
+    const post = async (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) => {
+      const res = await fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+      return (await res.json()) as { data?: any; errors?: unknown[] };
+    };
+    const login = await post('mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: 'alice@mercado.dev', p: 'alice-password' });
+    const auth = { authorization: `Bearer ${login.data.login.token}` };
+    const traceId = randomBytes(16).toString('hex');
+    const placed = await post(
+      'mutation TracedOrder($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }',
+      { input: { lines: [{ productId: seedProducts[5]!.id, quantity: 1 }], idempotencyKey: `traced-${randomBytes(6).toString('hex')}` } },
+      { ...auth, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+    );
+    expect(placed.errors).toBeUndefined();
+
+    // The saga's spans, all in the trace placeOrder started: each participant's command, each
+    // reply the orchestrator applied, and the order's events through the broker.
+    const inTrace = (spans: ReceivedSpan[]) => spans.filter((s) => s.traceId === traceId);
+    await receiver.until('the saga to its last step, in the placeOrder trace', (spans) => {
+      const trace = inTrace(spans);
+      return trace.filter((s) => s.service === 'orders' && s.name.startsWith('orders saga reply ')).length >= 4 && trace.some((s) => s.name === 'orders.OrderConfirmed process');
+    });
+    const trace = inTrace(receiver.spans);
+    const services = new Set(trace.map((s) => s.service));
+    for (const name of ['gateway', 'orders', 'inventory', 'payments']) expect(services.has(name), name).toBe(true);
+    expect(trace.find((s) => s.service === 'gateway' && s.name === 'mutation TracedOrder')).toBeDefined();
+    const commands = trace.filter((s) => s.kind === CONSUMER && (s.service === 'inventory' || s.service === 'payments'));
+    expect(commands.length).toBeGreaterThanOrEqual(4);
+    const replies = trace.filter((s) => s.name.startsWith('orders saga reply '));
+    // Each reply the orchestrator applied continues the span of the command that answered it.
+    for (const reply of replies) expect(commands.map((c) => c.spanId)).toContain(reply.parentSpanId);
+    // The participants' SQL is inside their command spans.
+    expect(trace.some((s) => s.service === 'inventory' && s.name.startsWith('prisma:'))).toBe(true);
+    // The event the confirmed order publishes is delivered in the same trace (reviews consumes it).
+    expect(trace.find((s) => s.name === 'orders.OrderConfirmed publish')).toBeDefined();
+  });
+
+  it('counts sagas by state, step durations and compensations on the orders management port', async () => {
+    const text = await metrics('orders');
+    expect(sample(text, 'mercado_sagas{type="placeOrder",state="COMPLETED"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'mercado_saga_step_duration_seconds_count{step="reserveStock"}')).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^# TYPE mercado_saga_compensations_total counter/m);
+  });
+});
