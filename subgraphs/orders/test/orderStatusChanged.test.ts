@@ -107,4 +107,15 @@ describe('OrderStatusChanged', () => {
       [2, 'REJECTED'],
     ]);
   });
+
+  it("is the order's own guard: a confirmation of an order that is no longer PENDING moves neither the order nor the saga", async () => {
+    const { orderId, sagaId } = await placed();
+    await reply(sagaId, 'reserveStock');
+    // Something else (a bug, a hand edit) has moved the order on.
+    await db.order.update({ where: { id: orderId }, data: { status: 'CANCELLED' } });
+    await expect(reply(sagaId, 'authorizePayment')).rejects.toThrow(/could not be moved/);
+    expect(await db.order.findUniqueOrThrow({ where: { id: orderId }, select: { status: true, version: true } })).toEqual({ status: 'CANCELLED', version: 1 });
+    expect(await loadSaga(db, sagaId)).toMatchObject({ state: 'RUNNING', currentStep: 'authorizePayment' });
+    expect((await announced(orderId)).map((e) => e.status)).toEqual(['PENDING']);
+  });
 });

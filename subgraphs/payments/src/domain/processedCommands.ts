@@ -11,5 +11,5 @@ const transactionOptions = { maxWait: 15_000, timeout: 15_000 };
 
 /** Runs `effect` once per (sagaId, step); see @mercado/saga's runOnce. */
 export function runOnce<T extends Prisma.InputJsonObject>(db: Db, key: { sagaId: string; step: string }, effect: (tx: Tx) => Promise<T>): Promise<T> {
-  return sharedRunOnce<Tx, T>(db as never, key, effect, transactionOptions);
+  return sharedRunOnce<Tx, T>(db, key, effect, transactionOptions);
 }
