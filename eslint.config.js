@@ -25,8 +25,9 @@ export default tseslint.config(
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: {
-        // The root tsconfig.json includes every file (workspace config files too).
-        projectService: true,
+        // The root tsconfig.json includes every file (workspace config files too), but not
+        // dot-folders such as .ci/.
+        projectService: { allowDefaultProject: ['.ci/*.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedId, seedProducts } from '@mercado/dev-seed';
+import { commandQueue, SagaBus } from '@mercado/saga';
 import { postGraphQL } from '@mercado/service-kit/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
 import { signIn } from './helpers.ts';
@@ -96,7 +97,7 @@ describe('the order saga through the gateway', () => {
     // The deadline passes: the saga gives up on the authorization and starts compensating,
     // which waits (retrying) for payments to void whatever it may still do.
     let order = await readOrder(stack, alice, id);
-    for (let i = 0; i < 200 && order.saga.state !== 'COMPENSATING'; i++) {
+    for (let i = 0; i < 2400 && order.saga.state !== 'COMPENSATING'; i++) {
       await new Promise((r) => setTimeout(r, 50));
       order = await readOrder(stack, alice, id);
     }
@@ -112,7 +113,20 @@ describe('the order saga through the gateway', () => {
     const done = await settled(stack, alice, id);
     expect(done).toMatchObject({ status: 'REJECTED', rejectionReason: 'TIMED_OUT', saga: { state: 'COMPENSATED' } });
     expect(done.saga.steps.map((s: any) => s.name)).toEqual(['reserveStock', 'authorizePayment', 'voidPayment', 'releaseStock', 'rejectOrder']);
-    await new Promise((r) => setTimeout(r, 500));
+    // Once payments has handled the late authorization (its job done or gone), not after a fixed time.
+    const bus = new SagaBus({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: stack.sagaPrefix });
+    try {
+      const late = `${done.saga.id}.authorizePayment`;
+      const deadline = Date.now() + 120_000;
+      let state = await bus.queue(commandQueue('payments')).getJobState(late);
+      while (!['completed', 'failed', 'unknown'].includes(state)) {
+        if (Date.now() > deadline) throw new Error(`payments has not handled ${late} (${state})`);
+        await new Promise((r) => setTimeout(r, 50));
+        state = await bus.queue(commandQueue('payments')).getJobState(late);
+      }
+    } finally {
+      await bus.close();
+    }
     expect(await db.account(aliceId)).toEqual(account);
     expect(await db.stock([p2!])).toEqual(before);
   });
