@@ -4,7 +4,7 @@
  * every file that differs (the deploy tests run it), so a service added to the manifest fails
  * until its manifests are generated.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -26,11 +26,16 @@ export function generatedFiles(): Record<string, string> {
   };
 }
 
-/** Files under deploy/ that are not what the manifest generates. */
+/** Files under deploy/ that are not what the manifest generates, and files left in deploy/base that it no longer does. */
 export function staleFiles(): string[] {
-  return Object.entries(generatedFiles())
+  const generated = generatedFiles();
+  const differing = Object.entries(generated)
     .filter(([path, content]) => !existsSync(join(deployDir, path)) || readFileSync(join(deployDir, path), 'utf8') !== content)
     .map(([path]) => `deploy/${path}`);
+  const leftOver = readdirSync(join(deployDir, 'base'))
+    .filter((file) => !(`base/${file}` in generated))
+    .map((file) => `deploy/base/${file} (no longer generated: delete it)`);
+  return [...differing, ...leftOver];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

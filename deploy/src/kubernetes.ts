@@ -277,18 +277,12 @@ function ingress(): K8sObject {
   };
 }
 
-function configMap(): K8sObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: configMapName, labels: { 'app.kubernetes.io/part-of': 'mercado', 'app.kubernetes.io/managed-by': 'kustomize' } },
-    data: { NODE_ENV: 'production', LOG_LEVEL: 'info', EVENTS_PREFIX: 'mercado', SAGA_PREFIX: 'mercado', RATE_LIMIT_PREFIX: 'mercado:gateway:rate' },
-  };
-}
+/** The shared settings; generated with a hash in its name, so that a change rolls every pod that reads it. */
+const configLiterals = { NODE_ENV: 'production', LOG_LEVEL: 'info', EVENTS_PREFIX: 'mercado', SAGA_PREFIX: 'mercado', RATE_LIMIT_PREFIX: 'mercado:gateway:rate' };
 
 /** Every object of the base, by file (relative to deploy/base). */
 export function baseFiles(): Record<string, K8sObject[]> {
-  const files: Record<string, K8sObject[]> = { 'config.yaml': [configMap()] };
+  const files: Record<string, K8sObject[]> = {};
   for (const s of services) {
     const ports = [
       { name: 'http', containerPort: s.port },
@@ -349,6 +343,7 @@ export function baseKustomization(files: string[]) {
     kind: 'Kustomization',
     labels: [{ pairs: { 'app.kubernetes.io/instance': 'mercado' }, includeSelectors: false, includeTemplates: true }],
     resources: files,
+    configMapGenerator: [{ name: configMapName, literals: Object.entries(configLiterals).map(([k, v]) => `${k}=${v}`) }],
   };
 }
 

@@ -7,7 +7,8 @@
  * own (STACK_NAME mercadodeploy<random>, PORT_OFFSET 1100 unless set), signs in and sends a few
  * operations that touch every subgraph through the gateway, waits for the processes to settle,
  * then reads each process's RSS (/proc/<pid>/status) and V8 heap (its /metrics), then drives the
- * products page through the gateway for a few seconds with 16 concurrent clients (req/s), and
+ * products page through the gateway for a few seconds with 16 concurrent clients (req/s, and
+ * each process's CPU time per page, which other work on the machine does not inflate), and
  * reads RSS again. Then it stops everything and drops what it made.
  *
  *   npm run memory                       every set of flags below
@@ -51,6 +52,12 @@ function rssOf(proc: DeployableProcess): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
+/** CPU time the process has used, user and system, in ms (/proc/<pid>/stat, 100 ticks a second). */
+function cpuMsOf(proc: DeployableProcess): number {
+  const fields = readFileSync(`/proc/${proc.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 async function heapOf(proc: DeployableProcess): Promise<number | undefined> {
   if (proc.name === gateway.name) return undefined; // no management port on the gateway yet
   const text = await (await fetch(`${proc.managementUrl}/metrics`)).text();
@@ -73,7 +80,7 @@ const productsPage = `{ products(first: 20) { totalCount edges { node { name pri
 const myAccount = `{ me { name orders { status totalCents lines { quantity product { name } } } paymentAccount { creditLimitCents heldCents } } }`;
 
 /** Requests per second of `query` through the gateway with `clients` concurrent clients. */
-async function throughput(url: string, query: string, token: string, seconds: number, clients = 16): Promise<number> {
+async function throughput(url: string, query: string, token: string, seconds: number, clients = 16): Promise<{ rps: number; requests: number }> {
   const until = Date.now() + seconds * 1000;
   let done = 0;
   await Promise.all(
@@ -84,7 +91,7 @@ async function throughput(url: string, query: string, token: string, seconds: nu
       }
     }),
   );
-  return done / seconds;
+  return { rps: done / seconds, requests: done };
 }
 
 interface Row {
@@ -95,6 +102,8 @@ interface Row {
   heap?: number;
   loaded: number;
   rps: number;
+  /** CPU the process spent per products page during the load run: other sessions' load does not count. */
+  cpuMsPerRequest: number;
 }
 
 async function measure(variant: Variant): Promise<Row[]> {
@@ -124,7 +133,9 @@ async function measure(variant: Variant): Promise<Row[]> {
       await new Promise((resolve) => setTimeout(resolve, 5_000));
       const processes = [...system.services, ...system.gateways];
       const rest = await Promise.all(processes.map(async (p) => ({ p, rss: rssOf(p), heap: await heapOf(p) })));
-      const rps = await throughput(url, productsPage, login.token, loadSeconds);
+      const cpuBefore = processes.map(cpuMsOf);
+      const { rps, requests } = await throughput(url, productsPage, login.token, loadSeconds);
+      const cpuMs = processes.map((p, i) => (cpuMsOf(p) - cpuBefore[i]!) / requests);
       const loaded = processes.map(rssOf);
       return rest.map(({ p, rss, heap }, i) => ({
         variant: variant.label,
@@ -134,6 +145,7 @@ async function measure(variant: Variant): Promise<Row[]> {
         ...(heap !== undefined ? { heap } : {}),
         loaded: loaded[i]!,
         rps,
+        cpuMsPerRequest: cpuMs[i]!,
       }));
     } finally {
       await system.stop();
@@ -144,18 +156,21 @@ async function measure(variant: Variant): Promise<Row[]> {
 }
 
 console.log(`Node ${process.versions.node}${values.node ? ` (processes: ${values.node})` : ''}; ${loadSeconds} s of products pages per set of flags\n`);
-const header = `| flags set | process | node flags | RSS at rest MiB | heap used MiB | RSS after load MiB | gateway req/s |`;
+const header = `| flags set | process | node flags | RSS at rest MiB | heap used MiB | RSS after load MiB | CPU ms per page | gateway req/s |`;
 console.log(header);
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 const summary: string[] = [];
 for (const variant of chosen) {
   const rows = await measure(variant);
   for (const r of rows) {
-    console.log(`| ${r.variant} | ${r.process} | ${r.flags} | ${mib(r.rest).toFixed(0)} | ${r.heap !== undefined ? mib(r.heap).toFixed(1) : '-'} | ${mib(r.loaded).toFixed(0)} | ${r.rps.toFixed(0)} |`);
+    console.log(`| ${r.variant} | ${r.process} | ${r.flags} | ${mib(r.rest).toFixed(0)} | ${r.heap !== undefined ? mib(r.heap).toFixed(1) : '-'} | ${mib(r.loaded).toFixed(0)} | ${r.cpuMsPerRequest.toFixed(2)} | ${r.rps.toFixed(0)} |`);
   }
   const subgraphs = rows.filter((r) => r.process !== gateway.name);
   const max = Math.max(...subgraphs.map((r) => r.rest));
   const mean = subgraphs.reduce((sum, r) => sum + r.rest, 0) / subgraphs.length;
-  summary.push(`${variant.label.padEnd(18)} subgraphs at rest: mean ${mib(mean).toFixed(0)} MiB, max ${mib(max).toFixed(0)} MiB; gateway ${mib(rows.find((r) => r.process === gateway.name)!.rest).toFixed(0)} MiB; ${rows[0]!.rps.toFixed(0)} req/s`);
+  const subgraphCpu = subgraphs.reduce((sum, r) => sum + r.cpuMsPerRequest, 0);
+  summary.push(
+    `${variant.label.padEnd(18)} subgraphs at rest: mean ${mib(mean).toFixed(0)} MiB, max ${mib(max).toFixed(0)} MiB; gateway ${mib(rows.find((r) => r.process === gateway.name)!.rest).toFixed(0)} MiB; ${rows[0]!.rps.toFixed(0)} req/s; subgraphs' CPU ${subgraphCpu.toFixed(2)} ms per page`,
+  );
 }
 console.log(`\n${summary.join('\n')}`);
