@@ -37,6 +37,8 @@ const variants: Variant[] = [
   { label: 'none', subgraph: [], gateway: [] },
   { label: 'liftoff+semi', subgraph: ['--liftoff-only', '--max-semi-space-size=1'] },
   { label: 'optimize-for-size', subgraph: ['--liftoff-only', '--max-semi-space-size=1', '--optimize-for-size'] },
+  // The declared flags but with Sparkplug, V8's baseline compiler: less CPU for a little memory?
+  { label: 'sparkplug', subgraph: declaredSubgraph.filter((flag) => flag !== '--no-sparkplug') },
   { label: 'declared', subgraph: declaredSubgraph },
 ];
 

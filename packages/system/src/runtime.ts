@@ -40,7 +40,7 @@ const subgraph: Runtime = {
 /** The gateway plans and shapes results: it keeps the optimizing compiler and a bigger heap. */
 const gatewayRuntime: Runtime = {
   nodeFlags: ['--max-old-space-size=384'],
-  resources: { memoryRequestMiB: 192, memoryLimitMiB: 512, cpuRequestMillis: 250 },
+  resources: { memoryRequestMiB: 256, memoryLimitMiB: 512, cpuRequestMillis: 250 },
 };
 
 const runtimes: Record<string, Runtime> = {
