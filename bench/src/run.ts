@@ -23,6 +23,7 @@
  * (with --quick when given) and includes their results in latest.json.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -81,7 +82,7 @@ const config = z
 // Shared by Mercado's gateway, its subgraphs and the apollo baseline for this run only.
 const internalSecret = `bench-${randomBytes(24).toString('hex')}`;
 
-const ports = { mercado: 4400, apollo: 4401, hive: 4402, 'hive-dedupe': 4403 } as const;
+const ports = { mercado: 4400, apollo: 4401, hive: 4402, 'hive-dedupe': 4403, 'mercado-traced': 4404, 'mercado-sampled': 4405, otlpSink: 4406 } as const;
 
 const log = (line = '') => console.log(line);
 const notes: string[] = [];
@@ -184,7 +185,7 @@ async function startMercadoSubgraphs(): Promise<Subgraphs> {
 
 // ---------------------------------------------------------------- gateways
 
-type GatewayName = 'mercado' | 'apollo' | 'hive' | 'hive-dedupe' | 'direct';
+type GatewayName = 'mercado' | 'mercado-traced' | 'mercado-sampled' | 'apollo' | 'hive' | 'hive-dedupe' | 'direct';
 
 interface RunningGateway {
   name: GatewayName;
@@ -231,11 +232,43 @@ async function startGatewayProcess(name: GatewayName, port: number, args: string
   };
 }
 
-const gatewayStarters: Record<GatewayName, (ctx: GatewayContext) => Promise<RunningGateway>> = {
-  mercado: ({ subgraphs, mercadoSubgraphs, noFetchSharing }) => {
+/**
+ * Where the traced gateways send their spans: an OTLP/HTTP endpoint in this process that reads
+ * each batch and answers 200, so the cost measured is the gateway's (spans, batching, export),
+ * not a collector's.
+ */
+let otlpSink: Server | undefined;
+async function startOtlpSink(): Promise<string> {
+  if (!otlpSink) {
+    otlpSink = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    await new Promise<void>((resolve) => otlpSink!.listen(ports.otlpSink, '127.0.0.1', resolve));
+  }
+  return `http://127.0.0.1:${ports.otlpSink}`;
+}
+
+/** Mercado's gateway with traces on: every operation sampled (`always`), or one in ten as production runs (`ratio`). */
+async function tracedMercado(name: 'mercado-traced' | 'mercado-sampled', ctx: GatewayContext): Promise<RunningGateway> {
+  const endpoint = await startOtlpSink();
+  return startMercado(name, ports[name], ctx, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_TRACES_SAMPLER: name === 'mercado-traced' ? 'parentbased_always_on' : 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: name === 'mercado-traced' ? '1' : '0.1',
+  });
+}
+
+function startMercado(name: GatewayName, port: number, { subgraphs, mercadoSubgraphs, noFetchSharing }: GatewayContext, extraEnv: Record<string, string> = {}) {
     if (config.cpuProf) mkdirSync(join(resultsDir, 'profiles'), { recursive: true });
     const prof = config.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles')}`] : [];
-    return startGatewayProcess('mercado', ports.mercado, [...prof, compiledGateways.mercado], {
+    return startGatewayProcess(name, port, [...prof, compiledGateways.mercado], {
+      ...extraEnv,
+      // Several of Mercado's gateways run side by side: each gets a free management port.
+      METRICS_PORT: '0',
+      // The public benchmark's subgraphs declare no @cost/@listSize, so demand control would
+      // refuse its nested query (a load test's, not a client's).
+      ...(!mercadoSubgraphs && { MAX_QUERY_COST: String(Number.MAX_SAFE_INTEGER) }),
       SUPERGRAPH_PATH: subgraphs.supergraphPath,
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
@@ -246,7 +279,12 @@ const gatewayStarters: Record<GatewayName, (ctx: GatewayContext) => Promise<Runn
       ...(noFetchSharing && { SUBGRAPH_DEDUPE: 'false' }),
       ...(mercadoSubgraphs && { ACCOUNTS_JWKS_URL: `${new URL(subgraphs.urls.accounts!).origin}/.well-known/jwks.json` }),
     });
-  },
+}
+
+const gatewayStarters: Record<GatewayName, (ctx: GatewayContext) => Promise<RunningGateway>> = {
+  mercado: (ctx) => startMercado('mercado', ports.mercado, ctx),
+  'mercado-traced': (ctx) => tracedMercado('mercado-traced', ctx),
+  'mercado-sampled': (ctx) => tracedMercado('mercado-sampled', ctx),
   apollo: ({ subgraphs, mercadoSubgraphs }) =>
     startGatewayProcess('apollo', ports.apollo, [compiledGateways.apollo], {
       SUPERGRAPH_PATH: subgraphs.supergraphPath,
@@ -321,6 +359,8 @@ const workloads: Workload[] = [
     },
   },
   { name: 'gateway-overhead', group: 'mercado', query: oneSubgraphQuery, gateways: ['mercado', 'apollo', 'direct'] },
+  // What tracing costs the gateway: off, every operation sampled, and one in ten (production's ratio).
+  { name: 'mercado-tracing', group: 'mercado', query: mercadoProductsQuery, gateways: ['mercado', 'mercado-traced', 'mercado-sampled', 'apollo'] },
 ];
 
 async function post(url: string, query: string, headers: Record<string, string> = {}, variables?: Record<string, unknown>) {
@@ -533,7 +573,9 @@ async function main() {
         await subgraphs.stop();
       }
     }
+    otlpSink?.close();
   } catch (error) {
+    otlpSink?.close();
     await stopAll();
     if (selected.some((w) => w.group === 'mercado')) await cleanUpMercadoStack();
     if (error instanceof Cancelled || cancelled) {

@@ -13,7 +13,6 @@ let alice: Record<string, string>;
 let bob: Record<string, string>;
 let db: ReturnType<typeof ledgers>;
 const aliceId = seedId('user:alice');
-const bobId = seedId('user:bob');
 const stocked = seedProducts.filter((p) => p.stock >= 10);
 const [p1, p2, p3] = stocked.map((p) => p.id);
 

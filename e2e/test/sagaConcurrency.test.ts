@@ -67,7 +67,7 @@ describe('200 orders at once on stock that covers some of them', () => {
     );
     expect(placed.filter(({ body }) => body.errors)).toEqual([]);
     expect(new Set(placed.map(({ body }) => body.data.placeOrder.status))).toEqual(new Set(['PENDING']));
-    await ledgers.untilSagasFinished(90_000);
+    await ledgers.untilSagasFinished(300_000);
 
     const outcomes = await ledgers.sagaOrders();
     const byId = new Map(outcomes.map((o) => [o.id, o]));
@@ -92,5 +92,5 @@ describe('200 orders at once on stock that covers some of them', () => {
     // Stock conserved and nothing left reserved; each confirmed order committed and captured
     // exactly once; each rejected one released and voided or declined; no credit left held.
     expect(await ledgers.violations(before)).toEqual([]);
-  }, 120_000);
+  }, 600_000);
 });

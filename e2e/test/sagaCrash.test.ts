@@ -110,12 +110,15 @@ async function holdRows(pool: pg.Pool, sql: string, params: unknown[]): Promise<
   };
 }
 
-async function untilActive(queueName: string, atLeast: number, timeoutMs = 30_000): Promise<string[]> {
+async function untilActive(queueName: string, atLeast: number, timeoutMs = 180_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const active = await bus.queue(queueName).getJobs(['active']);
     if (active.length >= atLeast) return active.map((job) => job.id!);
-    if (Date.now() > deadline) throw new Error(`${queueName}: ${active.length} active jobs, expected ${atLeast}`);
+    if (Date.now() > deadline) {
+      const counts = await bus.queue(queueName).getJobCounts();
+      throw new Error(`${queueName}: ${active.length} active jobs after ${timeoutMs / 1000} s, expected ${atLeast} (${JSON.stringify(counts)})`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -154,7 +157,7 @@ describe('order sagas survive workers killed mid-step', () => {
         expect(states.filter((state) => state !== 'active' && state !== 'waiting'), service).toEqual([]);
         await rows.release();
       }
-      await ledgers.untilSagasFinished(100_000);
+      await ledgers.untilSagasFinished(300_000);
 
       // Cancelling confirmed orders refunds them and returns their stock, through the same crashing workers.
       const toCancel = [0, 1, 2];
@@ -163,7 +166,7 @@ describe('order sagas survive workers killed mid-step', () => {
         const { body } = await postGraphQL<any>(stack.gateway.url, cancel, { id: orderIds[i] }, users[orders[i]!.customer]);
         expect(body.errors).toBeUndefined();
       }
-      await ledgers.untilSagasFinished(100_000);
+      await ledgers.untilSagasFinished(300_000);
 
       // Every crash point was reached: a process died there, and the next one carried on.
       for (const service of services) expect(chains.get(service)!.crashes.toSorted(), service).toEqual(crashPoints[service]!.toSorted());
@@ -179,5 +182,5 @@ describe('order sagas survive workers killed mid-step', () => {
       for (const chain of chains.values()) await chain.stop();
       for (const service of services) if (!chains.get(service)?.handedOver) await stack.startWorkers(service);
     }
-  }, 120_000);
+  }, 900_000);
 });

@@ -29,7 +29,7 @@ export async function readOrder(stack: InProcessStack, auth: Record<string, stri
 }
 
 /** Polls until the order's saga has finished (or the time is up). */
-export async function settled(stack: InProcessStack, auth: Record<string, string>, id: string, timeoutMs = 30_000) {
+export async function settled(stack: InProcessStack, auth: Record<string, string>, id: string, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const order = await readOrder(stack, auth, id);

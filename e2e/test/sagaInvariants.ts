@@ -19,7 +19,7 @@ export class SagaLedgers {
   }
 
   /** Waits until orders has replicated every catalog product (it prices new orders from that replica). */
-  async untilCatalogReplicated(timeoutMs = 15_000): Promise<void> {
+  async untilCatalogReplicated(timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { rows } = await this.orders.query('SELECT count(*)::int AS n FROM "ProductReplica"');
@@ -30,7 +30,7 @@ export class SagaLedgers {
   }
 
   /** Waits until no saga is running or compensating; names the ones still going when time is up. */
-  async untilSagasFinished(timeoutMs = 30_000): Promise<void> {
+  async untilSagasFinished(timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { rows } = await this.orders.query(

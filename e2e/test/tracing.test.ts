@@ -12,7 +12,9 @@ import type { Stack } from '@mercado/system';
 import { freshStack } from './support/freshStack.ts';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlpReceiver.ts';
 
+const INTERNAL = 1;
 const SERVER = 2;
+const CLIENT = 3;
 const PRODUCER = 4;
 const CONSUMER = 5;
 const admin = { id: '00000000-0000-4000-8000-0000000000ad', role: 'admin' as const };
@@ -118,5 +120,70 @@ describe('traces, metrics and logs across processes', () => {
     expect(sample(catalog, 'mercado_events_published_total{service="catalog"}')).toBeGreaterThan(0);
     expect(sample(await metrics('orders'), 'mercado_event_parked_messages{consumer="orders"}')).toBe(0);
     expect(catalog).toMatch(/^process_cpu_seconds_total /m);
+  });
+});
+
+describe("the gateway's part", () => {
+  const gatewayUrl = () => system.gateways[0]!.url;
+  const productPage = `query TracedProductPage { products(first: 3) { edges { node { name stock { available } averageRating } } } }`;
+
+  it('traces a client operation: parsing, validation, planning, one fetch per subgraph, each continued by the subgraph it calls', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const clientSpanId = randomBytes(8).toString('hex');
+    const res = await fetch(gatewayUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${clientSpanId}-01`, 'x-request-id': 'traced-page' },
+      body: JSON.stringify({ query: productPage }),
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()) as object).not.toHaveProperty('errors');
+
+    const fetched = ['catalog', 'inventory', 'reviews'];
+    await receiver.until('the subgraphs continuing the gateway\'s fetches', (spans) =>
+      fetched.every((name) => spans.some((s) => s.traceId === traceId && s.service === name && s.kind === SERVER)) &&
+      spans.some((s) => s.traceId === traceId && s.name === 'query TracedProductPage'),
+    );
+    const trace = receiver.inTrace(traceId);
+    const gatewaySpans = trace.filter((s) => s.service === 'gateway');
+    const server = gatewaySpans.find((s) => s.kind === SERVER)!;
+    expect(server).toMatchObject({ name: 'POST /graphql', parentSpanId: clientSpanId });
+    const operation = gatewaySpans.find((s) => s.name === 'query TracedProductPage')!;
+    expect(operation).toMatchObject({ kind: INTERNAL, parentSpanId: server.spanId, attributes: { 'graphql.operation.name': 'TracedProductPage', 'graphql.operation.type': 'query' } });
+    expect(operation.attributes['graphql.document.hash']).toMatch(/^[0-9a-f]{64}$/);
+    for (const phase of ['graphql.parse', 'graphql.validate', 'graphql.plan']) {
+      expect(gatewaySpans.find((s) => s.name === phase), phase).toMatchObject({ parentSpanId: operation.spanId });
+    }
+    for (const name of fetched) {
+      const fetchSpan = gatewaySpans.find((s) => s.name === `fetch ${name}`);
+      expect(fetchSpan, `fetch ${name}`).toMatchObject({ kind: CLIENT, parentSpanId: operation.spanId, attributes: { 'mercado.subgraph': name, 'http.response.status_code': 200 } });
+      // The subgraph's request span is the fetch's child: the trace crosses the process boundary.
+      expect(trace.find((s) => s.service === name && s.kind === SERVER), name).toMatchObject({ parentSpanId: fetchSpan!.spanId });
+    }
+    // Who asked is not written on the trace.
+    expect(JSON.stringify(gatewaySpans)).not.toMatch(/authorization|bearer/i);
+  });
+
+  it('counts operations by name and outcome, subgraph fetches and refusals on its management port, and logs each operation with its ids', async () => {
+    const gatewayMetrics = async () => (await fetch(`${system.gateways[0]!.managementUrl}/metrics`)).text();
+    const ok = 'mercado_gateway_requests_total{operation="MeteredPage",outcome="ok"}';
+    const refused = 'mercado_gateway_refused_requests_total{reason="graphql_validation_failed"}';
+    const before = await gatewayMetrics();
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(gatewayUrl(), { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': `metered-${i}` }, body: JSON.stringify({ query: productPage.replace('TracedProductPage', 'MeteredPage') }) });
+      expect(res.status).toBe(200);
+    }
+    const invalid = await fetch(gatewayUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ noSuchField }' }) });
+    expect(invalid.status).toBe(400);
+    const after = await gatewayMetrics();
+    expect(sample(after, ok) - (sample(before, ok) || 0)).toBe(2);
+    expect(sample(after, refused) - (sample(before, refused) || 0)).toBe(1);
+    expect(sample(after, 'mercado_gateway_subgraph_fetch_duration_seconds_count{subgraph="catalog"}')).toBeGreaterThanOrEqual(2);
+    expect(sample(after, 'mercado_gateway_request_duration_seconds_count{operation="MeteredPage",outcome="ok"}')).toBeGreaterThanOrEqual(2);
+    expect(after).toMatch(/^process_resident_memory_bytes /m);
+
+    const logged = () => (lines.gateway ?? []).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'graphql operation' && l.request_id === 'metered-1');
+    const deadline = Date.now() + 30_000;
+    while (!logged() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(logged()).toMatchObject({ operation: 'MeteredPage', outcome: 'ok', trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
   });
 });

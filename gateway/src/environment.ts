@@ -3,8 +3,11 @@ import { z } from 'zod';
 import { commonEnvironment, parseEnvironment } from '@mercado/service-kit';
 import { developmentCorsOrigins } from './httpSecurity.ts';
 import { defaultOperationLimits, defaultRequestLimits } from './limits.ts';
+import { defaultDemandControl } from './demandControl.ts';
+import { developmentPublicHosts } from './hostCheck.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { subgraphs } from './subgraphs.ts';
+import { gateway } from '@mercado/system';
 import { trustedDocumentsPath } from './trustedDocuments.ts';
 
 const urlOverrides = Object.fromEntries(
@@ -15,7 +18,9 @@ const positive = (fallback: number) => z.coerce.number().int().positive().defaul
 
 export const gatewayEnvironment = {
   ...commonEnvironment,
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  PORT: z.coerce.number().int().min(0).max(65535).default(gateway.port),
+  /** Prometheus /metrics, /health and /ready, off the public port (docs/observability.md). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(gateway.metricsPort),
   /** Any composed supergraph; subgraph URLs come from the file unless overridden below. */
   SUPERGRAPH_PATH: z.string().default(fileURLToPath(new URL('../supergraph.graphql', import.meta.url))),
   ACCOUNTS_JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
@@ -29,6 +34,14 @@ export const gatewayEnvironment = {
   MAX_QUERY_DIRECTIVES: positive(defaultOperationLimits.maxDirectives),
   MAX_QUERY_TOKENS: positive(defaultOperationLimits.maxTokens),
   MAX_BODY_BYTES: positive(defaultRequestLimits.maxBodyBytes),
+  /** Demand control: the size assumed for a list field without @listSize (introspection's lists too). */
+  COST_DEFAULT_LIST_SIZE: positive(defaultDemandControl.defaultListSize),
+  /** `true`: every response carries `extensions.cost { estimated, actual, max }`. */
+  COST_REPORT: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  /** Comma-separated host names the gateway answers to (`*` for one label); unset: loopback names in development, no check in production. */
+  PUBLIC_HOSTS: z.string().optional(),
+  /** `true`: the Apollo-Query-Plan-Experimental header returns query plans (debugging only). */
+  GATEWAY_EXPOSE_QUERY_PLANS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   SUBGRAPH_TIMEOUT_MS: positive(defaultRequestLimits.subgraphTimeoutMs),
   READINESS_TIMEOUT_MS: positive(defaultRequestLimits.readinessTimeoutMs),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -89,4 +102,10 @@ export function subgraphUrlOverrides(env: Record<string, unknown>): Record<strin
       .filter(([key, value]) => /^SUBGRAPH_[A-Z0-9_]+_URL$/.test(key) && typeof value === 'string')
       .map(([key, value]) => [key.slice('SUBGRAPH_'.length, -'_URL'.length).toLowerCase(), value as string]),
   );
+}
+
+/** PUBLIC_HOSTS as a list, or its default for NODE_ENV (an empty list checks nothing). */
+export function publicHosts(env: Pick<GatewayEnvironment, 'PUBLIC_HOSTS' | 'NODE_ENV'>): string[] {
+  if (env.PUBLIC_HOSTS === undefined) return env.NODE_ENV === 'production' ? [] : developmentPublicHosts;
+  return env.PUBLIC_HOSTS.split(',').map((host) => host.trim()).filter(Boolean);
 }

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type RunningService } from '@mercado/service-kit';
 import { startGateway, type GatewayOptions } from './gateway.ts';
 import { developmentInternalTokenSecret } from '@mercado/service-kit';
+import { testInternalSecret } from '@mercado/service-kit/testing';
 import { subgraphs } from './subgraphs.ts';
 
 /**
- * The gateway over stand-in subgraphs: one that answers /health and nothing else promptly, one
+ * The gateway over stand-in subgraphs: one that answers /health and /ready and nothing else promptly, one
  * that never answers GraphQL, and a port where nothing listens. What the real subgraphs do
  * through the gateway is tested end to end in e2e.
  */
@@ -20,9 +21,10 @@ let healthyUrl: string;
 let gateway: RunningService;
 
 function standIn(): Promise<Server> {
-  // /health answers; GraphQL requests are left hanging, as a stuck subgraph would.
+  // /health and /ready answer; GraphQL requests are left hanging, as a stuck subgraph would.
   const server = createServer((req, res) => {
     if (req.url === '/health') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    if (req.url === '/ready') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready","checks":{}}');
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
@@ -32,7 +34,7 @@ function options(overrides: Partial<GatewayOptions> = {}): GatewayOptions {
     supergraphSdl,
     subgraphUrls: Object.fromEntries(subgraphs.map(({ name }) => [name, healthyUrl])),
     auth: { jwksUrl: 'http://127.0.0.1:9/jwks', issuer: 'mercado-accounts', audience: 'mercado' },
-    internalTokenSecret: 'gateway-test-secret-of-at-least-32-characters',
+    internalTokenSecret: testInternalSecret,
     production: false,
     logger: createLogger('gateway', 'silent'),
     port: 0,
@@ -71,7 +73,7 @@ describe('gateway', () => {
     expect(await (await fetch(`${gateway.baseUrl}/health`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${gateway.baseUrl}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', subgraphs: Object.fromEntries(subgraphs.map(({ name }) => [name, 'up'])) });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: Object.fromEntries(subgraphs.map(({ name }) => [name, 'up'])) });
   });
 
   it('is not ready while a subgraph is down, and names it without its address', async () => {
@@ -80,7 +82,7 @@ describe('gateway', () => {
       const res = await fetch(`${degraded.baseUrl}/ready`);
       const text = await res.text();
       expect(res.status).toBe(503);
-      expect(JSON.parse(text)).toMatchObject({ status: 'unavailable', down: ['reviews'], subgraphs: { reviews: 'down', catalog: 'up' } });
+      expect(JSON.parse(text)).toMatchObject({ status: 'unavailable', down: ['reviews'], checks: { reviews: 'down', catalog: 'up' } });
       expect(text).not.toMatch(/127\.0\.0\.1|http/);
       expect((await fetch(`${degraded.baseUrl}/health`)).status).toBe(200);
     } finally {
@@ -165,6 +167,28 @@ describe('gateway', () => {
       const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }), signal: AbortSignal.timeout(5_000) });
       expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
     }
+  });
+
+  it('estimates cost with the variables and refuses lists of lists before calling a subgraph', async () => {
+    const query = 'query Nested($n: Int, $m: Int) { products(first: $n) { edges { node { reviews(first: $m) { author { reviews(first: $m) { body } } } } } } }';
+    const res = await post({ query, variables: { n: 100, m: 50 } });
+    expect(res.status).toBe(400);
+    expect(await firstError(res)).toMatchObject({ extensions: { code: 'COST_LIMIT_EXCEEDED', cost: { estimated: 260_201, max: 20_000 } } });
+  });
+
+  it('refuses NUL bytes, and names APQ hash mismatches and versions', async () => {
+    const nul = await post({ query: 'mutation($e: String!) { login(email: $e, password: "x") { token } }', variables: { e: 'a\u0000@b.c' } });
+    expect(nul.status).toBe(400);
+    expect((await firstError(nul)).extensions.code).toBe('BAD_USER_INPUT');
+    const mismatch = await post({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } });
+    expect([mismatch.status, (await firstError(mismatch)).extensions.code]).toEqual([400, 'PERSISTED_QUERY_HASH_MISMATCH']);
+    const version = await post({ query: '{ __typename }', extensions: { persistedQuery: { version: 3, sha256Hash: 'a'.repeat(64) } } });
+    expect([version.status, (await firstError(version)).extensions.code]).toEqual([400, 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED']);
+  });
+
+  it('returns no query plan for the Apollo-Query-Plan-Experimental header', async () => {
+    const res = await post({ query: '{ categories }' }, { 'apollo-query-plan-experimental': '1', 'apollo-query-plan-experimental-format': 'internal' });
+    expect(JSON.stringify(await res.json())).not.toMatch(/queryPlan|Fetch|serviceName/i);
   });
 
   it('refuses batched operations', async () => {

@@ -3,19 +3,25 @@ import type { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway, type RemoteGraphQLDataSource } from '@apollo/gateway';
 import {
   createHttpHandler,
   INTERNAL_CONTEXT_HEADER,
+  INTERNAL_IDENTITY,
   listen,
   maskUnexpectedErrors,
   sendJson,
   type Logger,
+  type Readiness,
   type RunningService,
   type Viewer,
 } from '@mercado/service-kit';
+import { workContext } from '@mercado/telemetry';
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
+import { defaultDemandControl, demandControl } from './demandControl.ts';
 import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
+import { createHostCheck, developmentPublicHosts } from './hostCheck.ts';
+import { checkPersistedQuery, refuseNulBytes, stripQueryPlanHeaders } from './requestHygiene.ts';
 import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { withFastExecutor } from './executor/fastExecutor.ts';
@@ -23,7 +29,8 @@ import { createQueueDashboard, type QueueDashboardOptions } from './queueDashboa
 import { createRateLimiter, type RateLimitOptions } from './rateLimit.ts';
 import { internalTokenSigner, sharedInternalTokens } from './internalToken.ts';
 import { pinSupergraphNames } from './oneByteNames.ts';
-import { readinessRoute } from './readiness.ts';
+import { gatewayReadiness, subgraphReady } from './readiness.ts';
+import { countRefusal, gatewayObservability, type OperationTrace } from './observability.ts';
 import { SubgraphDataSource } from './subgraphDataSource.ts';
 import { subgraphFetcher } from './subgraphFetcher.ts';
 import { trustedDocumentsGuard, trustedDocumentsStore, type TrustedDocuments } from './trustedDocuments.ts';
@@ -31,9 +38,11 @@ import { trustedDocumentsGuard, trustedDocumentsStore, type TrustedDocuments } f
 /** Carries the client request's id to the subgraphs when identity tokens are shared. */
 const REQUEST_ID_HEADER = 'x-request-id';
 
-export interface GatewayContext {
+export interface GatewayContext extends OperationTrace {
   viewer: Viewer | null;
   requestId: string;
+  /** The client's address, forwarded with mutations (sign-in throttling in accounts). */
+  clientAddress: string;
   /** The identity token for every subgraph fetch of the request: signed for it, or shared by its identity (dedupeSubgraphFetches). */
   internalToken: Promise<string>;
 }
@@ -53,6 +62,8 @@ export interface GatewayOptions {
   trustedDocuments?: TrustedDocuments;
   /** Per-operation limits; each one missing takes its value from `defaultOperationLimits`. */
   limits?: Partial<OperationLimits>;
+  /** Demand control: size of a list without @listSize (default 10); `report` adds `extensions.cost` to responses. */
+  demandControl?: { defaultListSize?: number; report?: boolean };
   /** Largest request body accepted (413 above it); default 100 KB. */
   maxBodyBytes?: number;
   /** How long one subgraph fetch may take before its fields fail with SERVICE_UNAVAILABLE; default 10 s. */
@@ -68,10 +79,14 @@ export interface GatewayOptions {
    * request id travels in `x-request-id` instead of inside the token. Mutations are never shared.
    */
   dedupeSubgraphFetches?: boolean;
-  /** How long /ready waits for each subgraph's /health; default 2 s. */
+  /** How long /ready waits for each subgraph's /ready; default 2 s. */
   readinessTimeoutMs?: number;
   /** Browser origins allowed to call the gateway; default: `developmentCorsOrigins`, none in production. */
   corsOrigins?: readonly string[];
+  /** Host names the gateway answers to (DNS rebinding); default: `developmentPublicHosts`, in production none checked. */
+  publicHosts?: readonly string[];
+  /** Whether the Apollo-Query-Plan-Experimental header returns query plans; default false. */
+  exposeQueryPlans?: boolean;
   /** Requests per user (or anonymous client address) per window, counted in Redis; omitted: no limit. */
   rateLimit?: RateLimitOptions;
   /** The saga queues' dashboard at /admin/queues, for admins; omitted: no /admin routes at all. */
@@ -81,8 +96,13 @@ export interface GatewayOptions {
   host?: string;
 }
 
+export interface RunningGateway extends RunningService {
+  /** What /ready answers (also on the management port); marked draining when shutdown begins. */
+  readiness: Readiness;
+}
+
 /** Starts the gateway: verifies the caller, plans over the supergraph, signs subgraph calls. */
-export async function startGateway(opts: GatewayOptions): Promise<RunningService> {
+export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   assertProductionSecret(opts.production, opts.internalTokenSecret);
   if (opts.production && !opts.trustedDocuments) throw new Error('a production gateway needs its trusted documents');
   const limits = { ...defaultOperationLimits, ...opts.limits };
@@ -93,14 +113,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   pinSupergraphNames(opts.supergraphSdl);
 
   // Filled in as the supergraph is loaded: what /ready checks, and what the executor fetches with.
-  const subgraphUrls = new Map<string, string>();
+  const readiness = gatewayReadiness(opts.readinessTimeoutMs ?? defaultRequestLimits.readinessTimeoutMs);
   const dataSources = new Map<string, RemoteGraphQLDataSource<GatewayContext>>();
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     logger: opts.logger,
+    // Apollo's default shows query plans to anyone sending the header outside production.
+    __exposeQueryPlanExperimental: opts.exposeQueryPlans === true,
     buildService: ({ name, url }) => {
       const subgraphUrl = opts.subgraphUrls?.[name] ?? url!;
-      subgraphUrls.set(name, subgraphUrl);
+      readiness.add(name, subgraphReady(subgraphUrl));
       const dataSource = new SubgraphDataSource<GatewayContext>({
         url: subgraphUrl,
         fetcher: subgraphFetcher(name, subgraphTimeoutMs, dedupe ? { dedupe: { ignoreHeader: REQUEST_ID_HEADER } } : {}),
@@ -109,6 +131,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
           if (!context.internalToken) return;
           request.http?.headers.set(INTERNAL_CONTEXT_HEADER, await context.internalToken);
           if (dedupe) request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
+          // Mutations only (never shared): sign-in throttling counts by client address.
+          if (/^\s*mutation\b/.test(request.query ?? '')) request.http?.headers.set(INTERNAL_IDENTITY.clientAddressHeader, context.clientAddress);
         },
       });
       dataSources.set(name, dataSource);
@@ -137,12 +161,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     // Production: hashes are looked up in the trusted documents and nothing can be registered.
     persistedQueries: opts.production ? trustedDocumentsStore(opts.trustedDocuments!) : {},
     plugins: [
+      gatewayObservability<GatewayContext>(opts.logger),
+      refuseNulBytes(),
+      demandControl(opts.supergraphSdl, { maxCost: limits.maxCost, ...defaultDemandControl, ...opts.demandControl }),
       opts.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
     ],
   });
   await apollo.start();
+  readiness.markStarted();
 
   const rateLimiter = opts.rateLimit ? await createRateLimiter(opts.rateLimit, opts.logger) : undefined;
   const authenticate = createAuthenticator(opts.auth);
@@ -151,19 +179,26 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const handler = createHttpHandler<GatewayContext>({
     apollo,
     maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
-    beforeGraphQL: opts.production ? trustedDocumentsGuard(opts.trustedDocuments!) : undefined,
+    beforeGraphQL: (request) => {
+      if (opts.production) trustedDocumentsGuard(opts.trustedDocuments!)(request);
+      checkPersistedQuery(request);
+    },
     routes: {
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
-      'GET /ready': readinessRoute(subgraphUrls, opts.readinessTimeoutMs ?? defaultRequestLimits.readinessTimeoutMs),
+      'GET /ready': readiness.route(),
     },
     context: async (req) => {
       const viewer = await authenticateAndLimit(req);
       const header = req.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
+      // Every log line written for this request carries its id (logCorrelation).
+      const work = workContext.getStore();
+      if (work) work.requestId = requestId;
       const internalToken = Promise.resolve(dedupe ? sharedInternalToken(viewer) : signInternalToken({ viewer, requestId }));
-      return { viewer, requestId, internalToken };
+      return { viewer, requestId, internalToken, clientAddress: req.socket.remoteAddress ?? '' };
     },
     onUnexpectedError: (error) => opts.logger.error({ err: error }, 'request failed'),
+    onRefused: (error) => countRefusal(error.code),
   });
 
   /**
@@ -193,6 +228,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       })
     : undefined;
 
+  const checkHost = createHostCheck(opts.publicHosts ?? (opts.production ? [] : developmentPublicHosts));
   const applyHttpSecurity = createHttpSecurity({
     production: opts.production,
     corsOrigins: opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins),
@@ -205,7 +241,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   let server: Awaited<ReturnType<typeof listen>>;
   try {
     server = await listen(async (req, res) => {
-      if (applyHttpSecurity(req, res)) return;
+      if (checkHost(req, res)) return countRefusal('HOST_NOT_ALLOWED');
+      if (!opts.exposeQueryPlans) stripQueryPlanHeaders(req);
+      if (applyHttpSecurity(req, res)) {
+        if (res.statusCode === 403) countRefusal('ORIGIN_NOT_ALLOWED');
+        return;
+      }
       if (dashboard?.handles(req)) return dashboard.handle(req, res);
       await handler(req, res);
     }, opts.port, opts.host);
@@ -216,6 +257,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   return {
     url: `${server.url}/graphql`,
     baseUrl: server.url,
+    readiness,
     close: async () => {
       await server.close();
       await stop();

@@ -1,34 +1,7 @@
-import { createHmac } from 'node:crypto';
-import type { InternalContext, Viewer } from '@mercado/service-kit';
+import { internalTokenSigner, type Viewer } from '@mercado/service-kit';
 
-/** The same claims, lifetime and algorithm as service-kit's `signInternalContext`. */
-const ISSUER = 'mercado-gateway';
-const AUDIENCE = 'mercado-subgraphs';
-const TTL_SECONDS = 60;
-const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256' })).toString('base64url');
-
-/**
- * Signs the identity header the gateway sends with every subgraph fetch: the very token
- * `signInternalContext` makes (HS256 JWT, same claims in the same order, 60 s), which the
- * subgraphs verify as before, but signed synchronously with node:crypto. jose signs through
- * WebCrypto, asynchronously, which costs more than the rest of a small request.
- */
-export function internalTokenSigner(secret: string): (context: InternalContext) => string {
-  return ({ viewer, requestId }) => {
-    const issuedAt = Math.floor(Date.now() / 1000);
-    const payload = {
-      ...(requestId ? { rid: requestId } : {}),
-      ...(viewer ? { role: viewer.role } : {}),
-      sub: viewer?.id ?? '',
-      iss: ISSUER,
-      aud: AUDIENCE,
-      iat: issuedAt,
-      exp: issuedAt + TTL_SECONDS,
-    };
-    const signingInput = `${HEADER}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-    return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`;
-  };
-}
+/** Signing is service-kit's (the internal identity protocol lives in one module there). */
+export { internalTokenSigner };
 
 /**
  * The identity tokens of a gateway that shares subgraph fetches between client requests: one

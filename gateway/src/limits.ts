@@ -5,7 +5,10 @@ import { GraphQLError, type ParseOptions, type ValidationContext, type Validatio
 export interface OperationLimits {
   /** Nesting of selection sets; our deepest operation (an order's product's review's author) is 7. */
   maxDepth: number;
-  /** graphql-armor's cost estimate: fields weighted by depth and multiplied by literal `first` arguments. */
+  /**
+   * Demand control's estimate (demandControl.ts: @cost/@listSize from the supergraph, list sizes
+   * from literal and variable arguments); above it COST_LIMIT_EXCEEDED.
+   */
   maxCost: number;
   maxAliases: number;
   maxDirectives: number;
@@ -14,8 +17,10 @@ export interface OperationLimits {
 }
 
 /**
- * A products page of 100 with stock and reviews costs about 13,000 by armor's estimate, so the cost
- * limit leaves room for that and refuses what multiplies past it (lists of lists of lists).
+ * By demand control's estimate a products page of 100 with stock and 10 reviews each with their
+ * authors costs 2,501, our costliest trusted document 2,025 and Sandbox's full introspection
+ * 16,424; the cost limit leaves room for those and refuses what multiplies past them (100
+ * products x 50 reviews x their authors' 50 reviews: 260,201).
  */
 export const defaultOperationLimits: OperationLimits = {
   maxDepth: 12,
@@ -35,14 +40,16 @@ const reportValidationFailure = (context: ValidationContext | null, error: Graph
 
 /**
  * Apollo Server options that refuse oversized operations before any subgraph is called:
- * HTTP 400 with `GRAPHQL_VALIDATION_FAILED` (depth, cost, aliases, directives) or
+ * HTTP 400 with `GRAPHQL_VALIDATION_FAILED` (depth, aliases, directives) or
  * `GRAPHQL_PARSE_FAILED` (tokens).
  */
 export function operationLimits(limits: OperationLimits): { validationRules: ValidationRule[]; parseOptions: ParseOptions } {
   const reject = { propagateOnRejection: false, onReject: [reportValidationFailure] };
   const { validationRules } = new ApolloArmor({
     maxDepth: { n: limits.maxDepth, ...reject },
-    costLimit: { maxCost: limits.maxCost, ...reject },
+    // Demand control (demandControl.ts) estimates cost with the variables' values; armor's
+    // estimate saw only literal arguments, so `first: $n` went uncounted.
+    costLimit: { enabled: false },
     maxAliases: { n: limits.maxAliases, ...reject },
     maxDirectives: { n: limits.maxDirectives, ...reject },
     // Armor's token plugin parses every document a second time and throws from a hook Apollo

@@ -1,32 +1,27 @@
-import { sendJson, type RouteHandler } from '@mercado/service-kit';
+import { Readiness, type ReadinessCheck } from '@mercado/service-kit';
 
 /**
- * `GET /ready`: 200 when the supergraph is loaded and every subgraph's /health answers within
- * `timeoutMs`, 503 otherwise. Subgraphs are named, never located: the answer is public and their
- * addresses are not.
+ * The gateway's readiness: `starting` until its supergraph is loaded, then ready while every
+ * subgraph's own `/ready` answers 200 (its database, broker and Redis usable), `draining` from the
+ * first shutdown signal. Subgraphs are named, never located: the answer is public and their
+ * addresses are not. Answers are cached for a second (Readiness), so a flood of probes costs each
+ * subgraph one request a second.
  *
- * @param subgraphUrls the GraphQL URL of each subgraph the loaded supergraph uses, by name
+ * A gateway whose subgraph is down still serves every field the others own; it reports itself
+ * not ready so that an operator (and a rolling update) sees the system is not whole. Where the
+ * gateway's pods should keep their traffic through a subgraph's outage, point the Kubernetes
+ * readiness probe at /health instead (docs/deployment.md).
  */
-export function readinessRoute(subgraphUrls: ReadonlyMap<string, string>, timeoutMs: number): RouteHandler {
-  return async (_req, res) => {
-    if (subgraphUrls.size === 0) return sendJson(res, 503, { status: 'unavailable', reason: 'supergraph not loaded' }, { 'cache-control': 'no-store' });
-    const checks = await Promise.all(
-      [...subgraphUrls].map(async ([name, url]) => {
-        try {
-          const response = await fetch(new URL('/health', url), { signal: AbortSignal.timeout(timeoutMs) });
-          await response.body?.cancel();
-          return [name, response.ok ? 'up' : 'down'] as const;
-        } catch {
-          return [name, 'down'] as const;
-        }
-      }),
-    );
-    const down = checks.filter(([, state]) => state === 'down').map(([name]) => name);
-    sendJson(
-      res,
-      down.length === 0 ? 200 : 503,
-      { status: down.length === 0 ? 'ready' : 'unavailable', subgraphs: Object.fromEntries(checks), ...(down.length > 0 ? { down } : {}) },
-      { 'cache-control': 'no-store' },
-    );
+export function gatewayReadiness(timeoutMs: number): Readiness {
+  return new Readiness({ starting: true, checkTimeoutMs: timeoutMs });
+}
+
+/** A subgraph is usable when its /ready answers 200 (within the readiness' time limit). */
+export function subgraphReady(subgraphUrl: string): ReadinessCheck {
+  const readyUrl = new URL('/ready', subgraphUrl);
+  return async () => {
+    const response = await fetch(readyUrl);
+    await response.body?.cancel();
+    return response.ok;
   };
 }

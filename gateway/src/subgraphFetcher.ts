@@ -1,6 +1,9 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { RemoteGraphQLDataSource } from '@apollo/gateway';
+import { context as otelContext, propagation, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, tracer, tracingActive } from '@mercado/telemetry';
+import { gatewayMetrics } from './observability.ts';
 
 type Fetcher = RemoteGraphQLDataSource['fetcher'];
 type FetcherResponse = Awaited<ReturnType<Fetcher>>;
@@ -63,11 +66,13 @@ export function subgraphFetcher(subgraph: string, timeoutMs: number, options: Su
     Object.assign(new Error(`request to subgraph ${subgraph} failed: ${error.message}`), { code: error.code, cause: error });
 
   const inFlight = new Map<string, Promise<Answer>>();
-  const ignoreHeader = options.dedupe?.ignoreHeader?.toLowerCase();
+  // Per-request headers that do not change the answer: the request id, and the trace context
+  // (a shared request then continues the trace of the first caller only).
+  const ignored = new Set(['traceparent', 'tracestate', ...(options.dedupe?.ignoreHeader ? [options.dedupe.ignoreHeader.toLowerCase()] : [])]);
   const dedupeKey = (url: string, init: FetcherRequestInit): string | undefined => {
     if (!options.dedupe || init.method !== 'POST' || typeof init.body !== 'string' || !isQueryBody(init.body)) return undefined;
     const headers = Object.entries(init.headers ?? {})
-      .filter(([name]) => name.toLowerCase() !== ignoreHeader)
+      .filter(([name]) => !ignored.has(name.toLowerCase()))
       .map(([name, value]) => `${name.toLowerCase()}:${value}`)
       .sort()
       .join('\n');
@@ -78,11 +83,15 @@ export function subgraphFetcher(subgraph: string, timeoutMs: number, options: Su
   let parsed: { url: string; target: URL } | undefined;
   const targetOf = (url: string) => (parsed?.url === url ? parsed.target : (parsed = { url, target: new URL(url) }).target);
 
-  return async (url, init = {}) => {
+  const metricLabels = { subgraph };
+  const fetchOnce = async (url: string, init: FetcherRequestInit, onShared?: () => void): Promise<FetcherResponse> => {
     const key = dedupeKey(url, init);
     let answer: Promise<Answer> | undefined = key === undefined ? undefined : inFlight.get(key);
-    if (!answer) {
-      answer = send(url, init);
+    if (answer) {
+      gatewayMetrics.deduplicated.inc(metricLabels);
+      onShared?.();
+    } else {
+      answer = measured(send(url, init));
       if (key !== undefined) {
         inFlight.set(key, answer);
         const done = () => inFlight.delete(key);
@@ -92,6 +101,49 @@ export function subgraphFetcher(subgraph: string, timeoutMs: number, options: Su
     const { status, statusText, headers, body } = await answer;
     return new BufferedResponse(url, status, statusText, new ResponseHeaders(headers), body);
   };
+
+  /** A client span per subgraph request (a child of the operation's), its context sent as `traceparent`. */
+  const fetchTraced = async (url: string, init: FetcherRequestInit): Promise<FetcherResponse> => {
+    const parent = otelContext.active();
+    const span = tracer.startSpan(
+      `fetch ${subgraph}`,
+      { kind: SpanKind.CLIENT, attributes: { 'mercado.subgraph': subgraph, 'http.request.method': init.method ?? 'GET', 'server.address': targetOf(url).hostname } },
+      parent,
+    );
+    const headers: Record<string, string> = { ...init.headers };
+    propagation.inject(trace.setSpan(parent, span), headers);
+    try {
+      const response = await fetchOnce(url, { ...init, headers }, () => span.setAttribute('mercado.deduplicated', true));
+      span.setAttribute('http.response.status_code', response.status);
+      if (response.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+    }
+  };
+
+  return (url, init = {}) => (tracingActive() ? fetchTraced(url, init) : fetchOnce(url, init));
+
+  /** Times a request that is really sent, and counts its failure by reason. */
+  function measured(answer: Promise<Answer>): Promise<Answer> {
+    const started = performance.now();
+    return answer.then(
+      (received) => {
+        gatewayMetrics.fetchDuration.observe(metricLabels, (performance.now() - started) / 1000);
+        if (received.status >= 400) gatewayMetrics.fetchErrors.inc({ subgraph, reason: received.status >= 500 ? 'http_5xx' : 'http_4xx' });
+        return received;
+      },
+      (error: Error & { code?: string }) => {
+        gatewayMetrics.fetchDuration.observe(metricLabels, (performance.now() - started) / 1000);
+        gatewayMetrics.fetchErrors.inc({ subgraph, reason: error.code === 'ETIMEDOUT' ? 'timeout' : 'unreachable' });
+        throw error;
+      },
+    );
+  }
 
   function send(url: string, init: FetcherRequestInit): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {

@@ -2,6 +2,7 @@
  * The gateway as it ships (`npm run build`, gateway/dist): the bundle starts with node alone,
  * answers GraphQL, and loads nothing it only needs in some configurations until it needs it.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ let gateway: ChildProcess | undefined;
 
 beforeAll(async () => {
   await bundleForNode([join(gatewayDir, 'src/main.ts')], outdir);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   if (gateway?.exitCode === null) gateway.kill('SIGKILL');
@@ -61,12 +62,12 @@ describe('the compiled gateway', () => {
     gateway = spawn(process.execPath, [join(outdir, 'main.js')], {
       cwd: gatewayDir,
       // gateway/dist finds ../supergraph.graphql by itself; this directory is deeper.
-      env: { ...process.env, INTERNAL_TOKEN_SECRET: 'build-test-secret-of-at-least-32-characters', SUPERGRAPH_PATH: join(gatewayDir, 'supergraph.graphql'), PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
+      env: { ...process.env, INTERNAL_TOKEN_SECRET: randomBytes(32).toString('hex'), SUPERGRAPH_PATH: join(gatewayDir, 'supergraph.graphql'), PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "gateway ready" in 30 s:\n${output}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`no "gateway ready" in 120 s:\n${output}`)), 120_000);
       gateway!.once('exit', (code) => reject(new Error(`the gateway exited (${code}):\n${output}`)));
       gateway!.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
       gateway!.stdout!.on('data', (chunk: Buffer) => {
@@ -88,5 +89,5 @@ describe('the compiled gateway', () => {
     const exited = new Promise((resolve) => gateway!.once('exit', resolve));
     gateway.kill('SIGTERM');
     await exited;
-  }, 60_000);
+  }, 180_000);
 });

@@ -2,6 +2,7 @@
  * `gateway/src/main.ts` with GATEWAY_WORKERS=2: the workers share one port, the primary says
  * "gateway ready" once, replaces a worker that dies, and stops everything on SIGTERM.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +40,7 @@ describe('the clustered gateway', () => {
   it('serves from two workers on one port, replaces a dead worker and stops on SIGTERM', async () => {
     primary = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: gatewayDir,
-      env: { ...process.env, INTERNAL_TOKEN_SECRET: 'cluster-test-secret-of-at-least-32-characters', GATEWAY_WORKERS: '2', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
+      env: { ...process.env, INTERNAL_TOKEN_SECRET: randomBytes(32).toString('hex'), GATEWAY_WORKERS: '2', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', RATE_LIMIT_PREFIX: rateLimitPrefix, APOLLO_TELEMETRY_DISABLED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let buffered = '';

@@ -13,6 +13,7 @@ import { computeResponse, federation, graphql, queryPlanner } from './apolloInte
 
 const { getVariableValues, GraphQLError, Kind } = graphql;
 import { executePlan } from './planExecution.ts';
+import { inOperationTrace, planSpan, type OperationTrace } from '../observability.ts';
 import { compileShaping, UnsupportedOperation, type CompiledShaping } from './responseShaper.ts';
 
 export interface FastExecutorOptions {
@@ -103,10 +104,12 @@ export function withFastExecutor(gateway: ApolloGateway, options: FastExecutorOp
         { validate: false },
       );
       // The same two switches ApolloGateway reads from its environment when it plans.
-      const plan = current.planner.buildQueryPlan(planned, {
-        recursiveSelectionsLimitDisabled: process.env.APOLLO_DISABLE_SECURITY_RECURSIVE_SELECTIONS_CHECK === 'true',
-        nonLocalSelectionsLimitDisabled: process.env.APOLLO_DISABLE_SECURITY_NON_LOCAL_SELECTIONS_CHECK === 'true',
-      });
+      const plan = planSpan(() =>
+        current.planner.buildQueryPlan(planned, {
+          recursiveSelectionsLimitDisabled: process.env.APOLLO_DISABLE_SECURITY_RECURSIVE_SELECTIONS_CHECK === 'true',
+          nonLocalSelectionsLimitDisabled: process.env.APOLLO_DISABLE_SECURITY_NON_LOCAL_SELECTIONS_CHECK === 'true',
+        }),
+      );
       assertPlanSupported(plan.node);
       return { operationDefinition, operation, plan: plan as CompiledOperation['plan'], shaping: compileShaping(operation) };
     } catch (error) {
@@ -198,7 +201,8 @@ export function withFastExecutor(gateway: ApolloGateway, options: FastExecutorOp
       const loaded = await gateway.load(loadOptions);
       const apolloExecutor = loaded.executor;
       if (!apolloExecutor) return loaded;
-      return { ...loaded, executor: (requestContext) => execute(requestContext, apolloExecutor) };
+      // In the operation's trace (gatewayObservability), so that planning and fetches are its children.
+      return { ...loaded, executor: (requestContext) => inOperationTrace(requestContext.context as OperationTrace, () => execute(requestContext, apolloExecutor)) };
     },
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),

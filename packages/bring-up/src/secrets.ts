@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { developmentInternalTokenSecret } from '@mercado/service-kit';
 
 export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -18,7 +19,8 @@ export const localSecretsFile = join(repositoryRoot, '.mercado', 'secrets.env');
 export function localSecrets(file = localSecretsFile): { INTERNAL_TOKEN_SECRET: string; created: boolean } {
   const fromFile = existsSync(file) ? parseEnvFile(readFileSync(file, 'utf8')) : {};
   let created = false;
-  if (!fromFile.INTERNAL_TOKEN_SECRET) {
+  // The public value an older checkout may have written is replaced like a missing one.
+  if (!fromFile.INTERNAL_TOKEN_SECRET || fromFile.INTERNAL_TOKEN_SECRET === developmentInternalTokenSecret) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     fromFile.INTERNAL_TOKEN_SECRET = randomBytes(32).toString('hex');
     writeFileSync(

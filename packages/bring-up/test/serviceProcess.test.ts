@@ -4,10 +4,11 @@
  * recovers by itself, a process started without its database waits for it (alive, not ready), a
  * bad configuration stops it at once naming the variable, and SIGTERM drains it: not ready at
  * once, the request in flight finishes, no new connection is taken, exit 0; a second signal ends
- * it at once.
+ * it at once. The gateway's process likewise, over a subgraph stand-in whose /ready it follows.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations, dropDatabase, ensureDatabase, withDatabase } from '@mercado/db';
@@ -15,6 +16,7 @@ import { deleteTopology } from '@mercado/event-bus';
 import { deleteSagaKeys } from '@mercado/saga';
 import { developmentInternalTokenSecret } from '@mercado/service-kit';
 import { gatewayHeaders, testInternalSecret } from '@mercado/service-kit/testing';
+import { services } from '@mercado/system';
 import { loadService, spawnDeployable, untilReady, type DeployableProcess } from '../src/index.ts';
 import { cuttableLink, type CuttableLink } from './tcpProxy.ts';
 
@@ -209,6 +211,75 @@ describe('a service process', () => {
       expect(await inFlight).toBe('cut off');
     } finally {
       await row.release();
+    }
+  }, 120_000);
+});
+
+describe('the gateway process', () => {
+  /** A subgraph stand-in: ready, and it answers `{ categories }` once `release` is called. */
+  async function slowCatalog() {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let arrive!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    let ready = true;
+    const server = createHttpServer((req, res) => {
+      if (req.url === '/ready') return void res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'unavailable', checks: {} }));
+      arrive();
+      req.resume();
+      req.on('end', () => void released.then(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"categories":["slow"]}}')));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+    return { url, arrived, release, setReady: (value: boolean) => (ready = value), close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  async function startGateway(subgraphUrl: string): Promise<DeployableProcess> {
+    const ports = { port: await freePort(), metricsPort: await freePort() };
+    const proc = spawnDeployable({
+      name: 'gateway',
+      ports,
+      host: '127.0.0.1',
+      env: {
+        PORT: String(ports.port),
+        METRICS_PORT: String(ports.metricsPort),
+        INTERNAL_TOKEN_SECRET: testInternalSecret,
+        REDIS_URL: redisUrl,
+        RATE_LIMIT_PREFIX: `${prefix}:rate`,
+        ADMIN_DASHBOARD: 'off',
+        LOG_LEVEL: 'info',
+        // Every subgraph is the stand-in: the gateway's readiness asks each one.
+        ...Object.fromEntries(services.map(({ name }) => [`SUBGRAPH_${name.toUpperCase()}_URL`, subgraphUrl])),
+      },
+    });
+    running.push(proc);
+    return proc;
+  }
+
+  it("is ready only while its subgraphs' /ready say so, and drains on SIGTERM: not ready, the operation in flight answered, exit 0", async () => {
+    const catalog = await slowCatalog();
+    try {
+      const proc = await startGateway(catalog.url);
+      await untilReady(proc);
+      const management = `${proc.managementUrl}/ready`;
+      expect((await fetch(management)).status).toBe(200);
+      catalog.setReady(false);
+      const unready = await until('not ready while the subgraphs are not', () => fetch(management).then(async (r) => ({ status: r.status, body: (await r.json()) as { down?: string[] } })), (r) => r.status === 503);
+      expect(unready.body.down).toEqual(expect.arrayContaining(services.map((s) => s.name)));
+      catalog.setReady(true);
+      await until('ready again', () => fetch(management).then((r) => r.status), (status) => status === 200);
+
+      const inFlight = fetch(proc.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ categories }' }) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      await catalog.arrived;
+      proc.child.kill('SIGTERM');
+      const draining = await until('draining', () => fetch(management).then(async (r) => ({ status: r.status, body: (await r.json()) as { status: string } })), (r) => r.status === 503);
+      expect(draining.body.status).toBe('draining');
+      catalog.release();
+      expect(await inFlight).toEqual({ status: 200, body: { data: { categories: ['slow'] } } });
+      expect(await proc.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      catalog.release();
+      await catalog.close();
     }
   }, 120_000);
 });

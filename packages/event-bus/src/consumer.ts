@@ -3,7 +3,7 @@ import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
 import { contextFromHeaders, inSpan, SpanKind, SpanStatusCode, tracer, tracingActive } from '@mercado/telemetry';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AmqpConnectionManager } from './connection.ts';
 import { envelopeSchema, type IntegrationEvent } from './envelope.ts';
 import { LagRecorder } from './lag.ts';

@@ -16,10 +16,14 @@ const clientCodes = new Set([
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
+  'PERSISTED_QUERY_HASH_MISMATCH',
+  'PERSISTED_QUERY_VERSION_NOT_SUPPORTED',
+  'COST_LIMIT_EXCEEDED',
+  'TOO_MANY_ATTEMPTS',
 ]);
 
 /** Extension keys a client may see; others (serviceName, stacktrace, exception) stay inside. */
-const publicExtensions = ['code', 'field'] as const;
+const publicExtensions = ['code', 'field', 'cost', 'retryAfter'] as const;
 
 /** The gateway's message when a subgraph cannot be reached: say so, without its address. */
 const unreachable = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|request to .* failed|fetch failed/i;

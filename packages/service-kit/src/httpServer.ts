@@ -31,6 +31,8 @@ export interface ServeOptions<TContext extends BaseContext> {
   beforeGraphQL?: (request: { method: string; search: string; body: unknown }) => void | Promise<void>;
   graphqlPath?: string;
   onUnexpectedError?: (error: unknown) => void;
+  /** Told of every request refused with an HttpError (bad credentials, rate limit, body too large...): a metric's place. */
+  onRefused?: (error: HttpError) => void;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -108,7 +110,10 @@ export function createHttpHandler<TContext extends BaseContext>(opts: Omit<Serve
       }
     } catch (error) {
       if (res.headersSent) return void res.destroy();
-      if (error instanceof HttpError) return sendError(res, error);
+      if (error instanceof HttpError) {
+        opts.onRefused?.(error);
+        return sendError(res, error);
+      }
       onUnexpectedError?.(error);
       sendError(res, new HttpError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error'));
     }

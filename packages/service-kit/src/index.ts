@@ -2,9 +2,12 @@ export { brokerEnvironment, commonEnvironment, parseEnvironment, sagaEnvironment
 export { requireAdmin, requireViewer } from './authz.ts';
 export { assertId, badInput, conflict, ErrorCode, forbidden, graphQLError, isId, notFound, unauthenticated } from './errors.ts';
 export { maskUnexpectedErrors } from './errorMasking.ts';
+export { boundedLabel } from './graphqlObservability.ts';
 export { createHttpHandler, HttpError, listen, sendJson, type ListeningServer, type ListenOptions, type RouteHandler } from './httpServer.ts';
 export {
   INTERNAL_CONTEXT_HEADER,
+  INTERNAL_IDENTITY,
+  internalTokenSigner,
   signInternalContext,
   verifyInternalContext,
   type InternalContext,

@@ -1,9 +1,11 @@
-import { jwtVerify, SignJWT } from 'jose';
+import { createHmac } from 'node:crypto';
+import { jwtVerify } from 'jose';
 
 /**
- * The identity the gateway forwards to subgraphs, signed with a secret the two share, so a
- * subgraph trusts only what came through the gateway. Short-lived: a captured header is
- * useless a minute later.
+ * The internal identity protocol, in one place: the identity the gateway forwards to the
+ * subgraphs, signed with a secret the two share (INTERNAL_TOKEN_SECRET), so a subgraph trusts
+ * only what came through the gateway. The gateway signs with `internalTokenSigner`, the
+ * subgraphs verify with `verifyInternalContext`; both read the constants below and nothing else.
  */
 export interface Viewer {
   id: string;
@@ -13,12 +15,62 @@ export interface Viewer {
 export interface InternalContext {
   viewer: Viewer | null;
   requestId: string;
+  /** The client's address as the gateway saw it (for sign-in throttling); '' when not forwarded. */
+  clientAddress?: string;
 }
 
-export const INTERNAL_CONTEXT_HEADER = 'x-mercado-context';
-const ISSUER = 'mercado-gateway';
-const AUDIENCE = 'mercado-subgraphs';
-const TTL_SECONDS = 60;
+export const INTERNAL_IDENTITY = {
+  /** The header carrying the signed token (an HS256 JWT). */
+  header: 'x-mercado-context',
+  /** When tokens are shared between requests, the request id travels in its own header. */
+  requestIdHeader: 'x-request-id',
+  /** The client's address, sent with mutations (login and register are throttled by it). */
+  clientAddressHeader: 'x-mercado-client-address',
+  issuer: 'mercado-gateway',
+  audience: 'mercado-subgraphs',
+  algorithm: 'HS256',
+  /** How long a token is valid (`exp - iat`). */
+  ttlSeconds: 60,
+  /**
+   * The oldest `iat` a subgraph accepts, whatever `exp` says: a token signed for longer than the
+   * protocol allows (a leaked secret's forgeries, a bug) is refused. The margin is clock skew.
+   */
+  maxAgeSeconds: 90,
+} as const;
+
+export const INTERNAL_CONTEXT_HEADER = INTERNAL_IDENTITY.header;
+
+const JWT_HEADER = Buffer.from(JSON.stringify({ alg: INTERNAL_IDENTITY.algorithm })).toString('base64url');
+
+/**
+ * Signs identity tokens synchronously with node:crypto (jose signs through WebCrypto,
+ * asynchronously, which costs more than the rest of a small request at the gateway).
+ */
+export function internalTokenSigner(secret: string): (context: InternalContext) => string {
+  return ({ viewer, requestId }) => {
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const payload = {
+      ...(requestId ? { rid: requestId } : {}),
+      ...(viewer ? { role: viewer.role } : {}),
+      sub: viewer?.id ?? '',
+      iss: INTERNAL_IDENTITY.issuer,
+      aud: INTERNAL_IDENTITY.audience,
+      iat: issuedAt,
+      exp: issuedAt + INTERNAL_IDENTITY.ttlSeconds,
+    };
+    const signingInput = `${JWT_HEADER}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`;
+  };
+}
+
+const signers = new Map<string, (context: InternalContext) => string>();
+
+/** One token for one context (tests, and callers that sign rarely). */
+export async function signInternalContext(context: InternalContext, secret: string): Promise<string> {
+  let sign = signers.get(secret);
+  if (!sign) signers.set(secret, (sign = internalTokenSigner(secret)));
+  return sign(context);
+}
 
 const keyCache = new Map<string, Uint8Array>();
 function key(secret: string): Uint8Array {
@@ -27,25 +79,17 @@ function key(secret: string): Uint8Array {
   return k;
 }
 
-export async function signInternalContext(context: InternalContext, secret: string): Promise<string> {
-  return new SignJWT({ rid: context.requestId, ...(context.viewer ? { role: context.viewer.role } : {}) })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(context.viewer?.id ?? '')
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(`${TTL_SECONDS}s`)
-    .sign(key(secret));
-}
-
-/** Throws when the token is missing, forged, expired or malformed. */
+/** Throws when the token is missing, forged, expired, too old, without `exp`/`iat`, or malformed. */
 export async function verifyInternalContext(token: string | undefined, secret: string): Promise<InternalContext> {
   if (!token) throw new Error('missing internal context');
   const { payload } = await jwtVerify(token, key(secret), {
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    algorithms: ['HS256'],
+    issuer: INTERNAL_IDENTITY.issuer,
+    audience: INTERNAL_IDENTITY.audience,
+    algorithms: [INTERNAL_IDENTITY.algorithm],
+    requiredClaims: ['exp', 'iat'],
+    maxTokenAge: INTERNAL_IDENTITY.maxAgeSeconds,
   });
+  if (payload.exp! - payload.iat! > INTERNAL_IDENTITY.maxAgeSeconds) throw new Error('internal context lives longer than the protocol allows');
   const role = payload.role;
   const viewer: Viewer | null =
     payload.sub && (role === 'customer' || role === 'admin') ? { id: payload.sub, role } : null;

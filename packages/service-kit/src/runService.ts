@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { Redis } from 'ioredis';
 import { applyMigrations } from '@mercado/db';
 import { startEventWorkers } from '@mercado/event-bus';

@@ -5,7 +5,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import type { DocumentNode } from 'graphql';
 import { maskUnexpectedErrors } from './errorMasking.ts';
 import { createHttpHandler, HttpError, listen, sendJson, type ListenOptions, type RouteHandler } from './httpServer.ts';
-import { INTERNAL_CONTEXT_HEADER, verifyInternalContext, type InternalContext } from './internalContext.ts';
+import { INTERNAL_CONTEXT_HEADER, INTERNAL_IDENTITY, verifyInternalContext, type InternalContext } from './internalContext.ts';
 import type { Logger } from './logger.ts';
 import type { Readiness } from './readiness.ts';
 import { graphqlObservability } from './graphqlObservability.ts';
@@ -75,7 +75,9 @@ export async function startSubgraph<TContext extends BaseContext>(
   const handler = createHttpHandler({
     apollo,
     routes: {
-      // Liveness: the process serves HTTP. Readiness (its database, broker, Redis) is /ready.
+      // Liveness: the process serves HTTP. Readiness (its database, broker, Redis) is /ready, here
+      // for the gateway (the only caller a subgraph's public port admits: its /ready asks every
+      // subgraph's) and on the management port for probes. It names dependencies, never addresses.
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok', service: def.name }),
       'GET /ready': runtime.readiness ? runtime.readiness.route() : (_req, res) => sendJson(res, 200, { status: 'ready', checks: {} }),
       ...def.routes,
@@ -88,6 +90,9 @@ export async function startSubgraph<TContext extends BaseContext>(
       } catch {
         throw new HttpError(401, 'UNAUTHENTICATED', 'This service only answers requests signed by the Mercado gateway');
       }
+      // Trusted only on a signed request: nobody but the gateway gets this far.
+      const address = req.headers[INTERNAL_IDENTITY.clientAddressHeader];
+      if (typeof address === 'string' && address.length <= 64) internal.clientAddress = address;
       // Log lines written while serving it carry the client request's id.
       const work = workContext.getStore();
       if (work) work.requestId = internal.requestId;

@@ -67,7 +67,7 @@ export const services = [
     owns: 'orders and their sagas; replicas of products and customers',
     port: 4004,
     metricsPort: 9404,
-    produces: ['OrderConfirmed'],
+    produces: ['OrderConfirmed', 'OrderStatusChanged'],
     consumes: [...productEvents, 'accounts.UserRegistered', 'accounts.UserSnapshotPublished'],
     saga: 'orchestrator',
   },

@@ -16,6 +16,19 @@ export const accountsService = defineService({
   migrationsDir: fileURLToPath(new URL('../../../prisma/accounts/migrations', import.meta.url)),
   createDb,
   seed: async (db: Db) => `${await seed(db)} users`,
-  start: (db, runtime, settings) => startAccounts(db, runtime, { tokenTtlSeconds: settings.TOKEN_TTL_SECONDS }),
+  start: (db, runtime, settings) =>
+    startAccounts(db, runtime, {
+      tokenTtlSeconds: settings.TOKEN_TTL_SECONDS,
+      signInThrottle: {
+        redisUrl: settings.REDIS_URL,
+        keyPrefix: settings.SIGN_IN_THROTTLE_PREFIX ?? (settings.REDIS_URL ? `${settings.EVENTS_PREFIX}:accounts:sign-in` : undefined),
+        limits: {
+          consecutivePerAccountAndAddress: settings.SIGN_IN_MAX_CONSECUTIVE_FAILURES,
+          lockSeconds: settings.SIGN_IN_LOCK_SECONDS,
+          perAddressPerDay: settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS_PER_DAY,
+          perAccountPerHour: settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT_PER_HOUR,
+        },
+      },
+    }),
   events: accountsEvents,
 });

@@ -62,7 +62,7 @@ async function placeOrderSaga(deadlineMs: number): Promise<string> {
   return sagaId;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
@@ -115,7 +115,7 @@ describe('saga deadlines', () => {
     // The saga has been idle past the sweep's threshold; the sweep must revive its deadline.
     await db.$executeRaw`UPDATE "Saga" SET "updatedAt" = now() - interval '1 minute' WHERE "id" = ${sagaId}::uuid`;
     expect(await sweep()).toBeGreaterThanOrEqual(1);
-    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING', 5_000);
+    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING');
     expect(saga).toEqual({
       state: 'COMPENSATING',
       currentStep: 'releaseStock',
@@ -139,7 +139,7 @@ describe('saga deadlines', () => {
     expect(await queue.getJobState(`${sagaId}.reserveStock.reply`)).toBe('completed');
     expect(await queue.getJob(`${sagaId}.reserveStock.deadline`)).toBeUndefined();
     // The step waited on next keeps its deadline: payments never answers, so the saga times out there.
-    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING', 5_000);
+    const saga = await until(`saga ${sagaId}`, () => sagaState(sagaId), (s) => s.state !== 'RUNNING');
     expect(saga).toEqual({
       state: 'COMPENSATING',
       currentStep: 'voidPayment',

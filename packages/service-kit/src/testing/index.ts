@@ -4,7 +4,8 @@ import { INTERNAL_CONTEXT_HEADER, signInternalContext, type Viewer } from '../in
 
 /** The PostgreSQL server tests run against; each test file gets its own databases on it. */
 export const testPostgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-export const testInternalSecret = 'test-internal-secret-at-least-32-characters';
+/** Random for every test process: no test, and no copy of a test, signs with a known secret. */
+export const testInternalSecret = randomBytes(32).toString('hex');
 
 export interface TestDatabase {
   url: string;

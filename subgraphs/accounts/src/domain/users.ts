@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCode, graphQLError, parseInput } from '@mercado/service-kit';
+import { badInput, ErrorCode, graphQLError, parseInput } from '@mercado/service-kit';
 import { appendToOutbox } from '@mercado/event-bus';
 import type { Db } from '../db.ts';
 import { UserRegistered } from '../events/UserRegistered.ts';
@@ -16,8 +16,12 @@ const invalidCredentials = () => graphQLError(INVALID_CREDENTIALS as never, 'Ema
 
 const omitHash = { passwordHash: true } as const;
 
+// PostgreSQL cannot store a NUL byte in text: refused as input, never an internal error.
+const noNul = (field: string) => [(value: string) => !value.includes('\u0000'), `${field} must not contain NUL bytes`] as const;
+
 const email = z
   .string()
+  .refine(...noNul('email'))
   .trim()
   .toLowerCase()
   .max(254, 'email is at most 254 characters')
@@ -25,8 +29,8 @@ const email = z
 
 const registration = z.object({
   email,
-  name: z.string().trim().min(1, 'name is required').max(100, 'name is at most 100 characters'),
-  password: z.string().min(10, 'password is at least 10 characters').max(200, 'password is at most 200 characters'),
+  name: z.string().refine(...noNul('name')).trim().min(1, 'name is required').max(100, 'name is at most 100 characters'),
+  password: z.string().refine(...noNul('password')).min(10, 'password is at least 10 characters').max(200, 'password is at most 200 characters'),
 });
 
 const emailTaken = () =>
@@ -67,6 +71,7 @@ export async function registerUser(db: Db, input: unknown): Promise<User> {
 
 /** The user with this email and password, or INVALID_CREDENTIALS after the same work either way. */
 export async function authenticate(db: Db, rawEmail: string, password: string): Promise<User> {
+  if (rawEmail.includes('\u0000')) throw badInput('email must not contain NUL bytes', 'email');
   const row = await db.user.findUnique({ where: { email: rawEmail.trim().toLowerCase() } });
   const matches = await verifyPassword(row?.passwordHash ?? null, password);
   if (!row || !matches) throw invalidCredentials();

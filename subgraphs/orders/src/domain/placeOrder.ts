@@ -74,7 +74,7 @@ export async function placeOrder(db: Db, viewer: Viewer | null, input: unknown):
           },
         },
       });
-      const { dispatch } = await startSaga(tx, 'placeOrder', order.id);
+      const { dispatch } = await startSaga(tx, 'placeOrder', order.id, order);
       return { order, dispatch };
     }, burstTransactionOptions);
   } catch (error) {

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { burstTransactionOptions, type Db, type Tx } from '../db.ts';
 import { OrderConfirmed } from '../events/OrderConfirmed.ts';
+import { OrderStatusChanged, type OrderStatusSnapshot, type SagaSnapshot } from '../events/OrderStatusChanged.ts';
 import { decide, firstStep, type Decision, type Outcome, type SagaType, type StepName } from './decide.ts';
 import { remoteSteps, type SagaOrder } from './steps.ts';
 
@@ -40,8 +41,11 @@ async function loadSagaOrder(tx: Tx | Db, saga: Pick<SagaRow, 'orderId' | 'type'
   };
 }
 
+/** The order's fields an OrderStatusChanged carries, as a status update returns them. */
+const statusFields = { id: true, userId: true, status: true, rejectionReason: true, version: true } as const;
+
 /** The orchestrator's own steps: order status changes, in the saga's transaction. */
-async function runLocalStep(tx: Tx, step: StepName, orderId: string, failureReason: string | null): Promise<void> {
+async function runLocalStep(tx: Tx, step: StepName, orderId: string, failureReason: string | null): Promise<OrderStatusSnapshot> {
   if (step === 'confirmOrder') {
     const order = await tx.order.update({
       where: { id: orderId },
@@ -49,33 +53,59 @@ async function runLocalStep(tx: Tx, step: StepName, orderId: string, failureReas
       include: { lines: true },
     });
     await appendToOutbox(tx, OrderConfirmed(order));
+    return order;
   } else if (step === 'rejectOrder') {
-    await tx.order.update({ where: { id: orderId }, data: { status: 'REJECTED', rejectionReason: failureReason, version: { increment: 1 } } });
+    return tx.order.update({
+      where: { id: orderId },
+      data: { status: 'REJECTED', rejectionReason: failureReason, version: { increment: 1 } },
+      select: statusFields,
+    });
   } else if (step === 'cancelOrder') {
-    await tx.order.update({ where: { id: orderId }, data: { status: 'CANCELLED', version: { increment: 1 } } });
-  } else {
-    throw new Error(`${step} is not a local step`);
+    return tx.order.update({ where: { id: orderId }, data: { status: 'CANCELLED', version: { increment: 1 } }, select: statusFields });
   }
+  throw new Error(`${step} is not a local step`);
+}
+
+/**
+ * Announces the order's status and its saga's state as this transaction leaves them. `order` is
+ * the row a status update returned; without one (a saga started or finished, the status as it
+ * was) the order's version is bumped here, so every announcement has a version of its own.
+ */
+async function announce(tx: Tx, orderId: string, order: OrderStatusSnapshot | null, saga: SagaSnapshot): Promise<void> {
+  const current = order ?? (await tx.order.update({ where: { id: orderId }, data: { version: { increment: 1 } }, select: statusFields }));
+  await appendToOutbox(tx, OrderStatusChanged(current, saga));
 }
 
 /**
  * Applies a decision: records the next step, runs it at once if it is local, and keeps going
  * until the saga waits on a participant (returned, to send after commit) or finishes.
  */
-async function advance(tx: Tx, saga: SagaRow, order: SagaOrder, decision: Decision): Promise<Dispatch | null> {
+async function advance(
+  tx: Tx,
+  saga: SagaRow,
+  order: SagaOrder,
+  decision: Decision,
+  start?: { created: OrderStatusSnapshot | null },
+): Promise<Dispatch | null> {
+  let changed = start?.created ?? null;
   let position = (await tx.sagaStep.count({ where: { sagaId: saga.id } })) + 1;
   let failureReason = saga.failureReason;
   for (;;) {
     if (decision.kind === 'finish') {
       failureReason = decision.failureReason ?? failureReason;
       await tx.saga.update({ where: { id: saga.id }, data: { state: decision.state, currentStep: null, failureReason } });
+      await announce(tx, order.id, changed, { state: decision.state, currentStep: null });
       return null;
     }
     failureReason = decision.failureReason ?? failureReason;
     await tx.sagaStep.create({ data: { sagaId: saga.id, name: decision.step, position: position++, status: 'RUNNING' } });
     await tx.saga.update({ where: { id: saga.id }, data: { state: decision.state, currentStep: decision.step, failureReason } });
-    if (remoteSteps[decision.step]) return { sagaId: saga.id, step: decision.step, order };
-    await runLocalStep(tx, decision.step, order.id, failureReason);
+    if (remoteSteps[decision.step]) {
+      // A status change on the way, or a saga that has just started, is announced.
+      if (changed || start) await announce(tx, order.id, changed, { state: decision.state, currentStep: decision.step });
+      return { sagaId: saga.id, step: decision.step, order };
+    }
+    changed = await runLocalStep(tx, decision.step, order.id, failureReason);
     await tx.sagaStep.update({
       where: { sagaId_name: { sagaId: saga.id, name: decision.step } },
       data: { status: 'SUCCEEDED', finishedAt: new Date(), attempts: 1 },
@@ -84,12 +114,15 @@ async function advance(tx: Tx, saga: SagaRow, order: SagaOrder, decision: Decisi
   }
 }
 
-/** Creates a saga for an order inside the caller's transaction; returns the first command to send. */
-export async function startSaga(tx: Tx, type: SagaType, orderId: string): Promise<{ sagaId: string; dispatch: Dispatch | null }> {
+/**
+ * Creates a saga for an order inside the caller's transaction; returns the first command to send.
+ * `created` is the order a placeOrder has just inserted (its first version is announced as is).
+ */
+export async function startSaga(tx: Tx, type: SagaType, orderId: string, created: OrderStatusSnapshot | null = null): Promise<{ sagaId: string; dispatch: Dispatch | null }> {
   const saga: SagaRow = { id: randomUUID(), orderId, type, state: 'RUNNING', currentStep: null, failureReason: null };
   await tx.saga.create({ data: { id: saga.id, orderId, type, state: 'RUNNING' } });
   const order = await loadSagaOrder(tx, saga);
-  return { sagaId: saga.id, dispatch: await advance(tx, saga, order, { kind: 'next', step: firstStep[type], state: 'RUNNING' }) };
+  return { sagaId: saga.id, dispatch: await advance(tx, saga, order, { kind: 'next', step: firstStep[type], state: 'RUNNING' }, { created }) };
 }
 
 /**
