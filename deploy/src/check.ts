@@ -118,7 +118,8 @@ export function problems(objects: Obj[], expect: Expectations): string[] {
     const portByName = new Map<string, number>(container.ports.map((p: any) => [p.name, p.containerPort]));
     if (portByName.get('http') !== d.port) out.push(`${where}: port http is ${portByName.get('http')}, the manifest says ${d.port}`);
     if (portByName.get('metrics') !== d.metricsPort) out.push(`${where}: port metrics is ${portByName.get('metrics')}, the manifest says ${d.metricsPort}`);
-    const probePort = d.service ? d.metricsPort : d.port;
+    // Probes ask the management port, which answers before the public one and is not the clients'.
+    const probePort = d.metricsPort;
     for (const [probe, path] of [['livenessProbe', '/health'], ['readinessProbe', '/ready'], ['startupProbe', '/health']] as const) {
       const get = container[probe]?.httpGet;
       const port = typeof get?.port === 'string' ? portByName.get(get.port) : get?.port;
@@ -139,12 +140,11 @@ export function problems(objects: Obj[], expect: Expectations): string[] {
     // Environment: what the code reads, all it requires, Secrets and keys that exist.
     checkEnv(`${where} container ${container.name}`, container.env ?? [], expect.serve[d.name]!);
 
-    // Drain: Kubernetes' grace outlasts the process's own delay and grace (or the gateway's preStop + drain).
+    // Drain: Kubernetes' grace outlasts the process's own delay (endpoints forgetting the pod) and grace (work in hand).
     const envValue = (name: string) => Number(container.env?.find((e: any) => e.name === name)?.value ?? 0);
-    const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0) * 1000;
-    const drainMs = d.service ? envValue('SHUTDOWN_DELAY_MS') + (envValue('SHUTDOWN_GRACE_MS') || 25_000) : preStop + 10_000;
+    const drainMs = envValue('SHUTDOWN_DELAY_MS') + (envValue('SHUTDOWN_GRACE_MS') || 25_000);
     if ((pod.terminationGracePeriodSeconds ?? 30) * 1000 <= drainMs) out.push(`${where}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} does not outlast the drain (${drainMs} ms)`);
-    if (!d.service && !preStop) out.push(`${where}: no preStop delay before the gateway drains`);
+    if (!envValue('SHUTDOWN_DELAY_MS')) out.push(`${where}: no SHUTDOWN_DELAY_MS: the pod would stop serving before its endpoints forget it`);
 
     // Migrations: services only, before the server starts.
     if (d.service) {

@@ -23,13 +23,10 @@ export const secrets = {
 /** What the overlays set in the shared ConfigMap (NODE_ENV, LOG_LEVEL, prefixes). */
 export const configMapName = 'mercado-config';
 
-/** On SIGTERM a subgraph stays up, not ready, this long before it stops anything (SHUTDOWN_DELAY_MS). */
+/** On SIGTERM a process (subgraph or gateway) stays up, not ready, this long before it stops anything (SHUTDOWN_DELAY_MS). */
 export const shutdownDelayMs = 5_000;
 /** The work in hand may take this long before the process exits anyway (SHUTDOWN_GRACE_MS, service-kit's default). */
 export const shutdownGraceMs = 25_000;
-/** The gateway drains for at most 10 s (service-kit's closeOnSignals); a preStop sleep covers the endpoints' lag. */
-export const gatewayPreStopSeconds = 5;
-export const gatewayDrainSeconds = 10;
 /** Past the drain, Kubernetes sends SIGKILL: longer than delay + grace, with a margin. */
 export const terminationGracePeriodSeconds = Math.ceil((shutdownDelayMs + shutdownGraceMs) / 1000) + 10;
 
@@ -101,7 +98,10 @@ export function gatewayEnv() {
     fromConfig('NODE_ENV'),
     fromConfig('LOG_LEVEL'),
     value('PORT', gateway.port),
+    value('METRICS_PORT', gateway.metricsPort),
     fromSecret('INTERNAL_TOKEN_SECRET', secrets.internalToken),
+    value('SHUTDOWN_DELAY_MS', shutdownDelayMs),
+    value('SHUTDOWN_GRACE_MS', shutdownGraceMs),
     fromSecret('REDIS_URL', secrets.redis),
     fromConfig('SAGA_PREFIX'),
     fromConfig('RATE_LIMIT_PREFIX'),
@@ -117,7 +117,7 @@ const probe = (path: string, port: string, periodSeconds: number, failureThresho
   failureThreshold,
 });
 
-function deployment(name: string, component: string, spec: { ports: Array<{ name: string; containerPort: number }>; env: unknown[]; probePort: string; initContainers?: unknown[]; preStop?: unknown }): K8sObject {
+function deployment(name: string, component: string, spec: { ports: Array<{ name: string; containerPort: number }>; env: unknown[]; probePort: string; initContainers?: unknown[] }): K8sObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -159,7 +159,6 @@ function deployment(name: string, component: string, spec: { ports: Array<{ name
               livenessProbe: probe('/health', spec.probePort, 10, 3),
               // Out of the Service's endpoints while a dependency it needs is down, and while draining.
               readinessProbe: probe('/ready', spec.probePort, 5, 2),
-              ...(spec.preStop ? { lifecycle: { preStop: spec.preStop } } : {}),
               volumeMounts: [tmpMount],
             },
           ],
@@ -320,10 +319,7 @@ export function baseFiles(): Record<string, K8sObject[]> {
         { name: 'metrics', containerPort: gateway.metricsPort },
       ],
       env: gatewayEnv(),
-      // The gateway serves /health and /ready on its public port.
-      probePort: 'http',
-      // Keeps serving while the Service's endpoints and the Ingress forget this pod, then drains.
-      preStop: { exec: { command: ['sleep', String(gatewayPreStopSeconds)] } },
+      probePort: 'metrics',
     }),
     service(gateway.name, 'gateway', [
       { name: 'http', port: gateway.port },
