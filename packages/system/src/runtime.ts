@@ -34,13 +34,13 @@ const subgraphFlags = ['--no-opt', '--no-maglev', '--no-sparkplug', '--liftoff-o
 
 const subgraph: Runtime = {
   nodeFlags: subgraphFlags,
-  resources: { memoryRequestMiB: 128, memoryLimitMiB: 256, cpuRequestMillis: 100 },
+  resources: { memoryRequestMiB: 128, memoryLimitMiB: 256, cpuRequestMillis: 200 },
 };
 
 /** The gateway plans and shapes results: it keeps the optimizing compiler and a bigger heap. */
 const gatewayRuntime: Runtime = {
   nodeFlags: ['--max-old-space-size=384'],
-  resources: { memoryRequestMiB: 256, memoryLimitMiB: 512, cpuRequestMillis: 250 },
+  resources: { memoryRequestMiB: 256, memoryLimitMiB: 512, cpuRequestMillis: 500 },
 };
 
 const runtimes: Record<string, Runtime> = {
