@@ -110,7 +110,7 @@ export function problems(objects: Obj[], expect: Expectations): string[] {
     const pod = deployment.spec.template.spec;
     const container = pod.containers.find((c: any) => c.name === d.name) ?? pod.containers[0];
     if (JSON.stringify(container.args) !== JSON.stringify([d.name])) out.push(`${where}: runs ${JSON.stringify(container.args)}, not [${d.name}]`);
-    if ((deployment.spec.replicas ?? 1) < expect.minReplicas) out.push(`${where}: ${deployment.spec.replicas} replica(s), fewer than ${expect.minReplicas}`);
+    if (deployment.spec.replicas !== undefined) out.push(`${where}: sets replicas (${deployment.spec.replicas}), which its HorizontalPodAutoscaler owns`);
     const ru = deployment.spec.strategy?.rollingUpdate;
     if (deployment.spec.strategy?.type !== 'RollingUpdate' || String(ru?.maxUnavailable) !== '0') out.push(`${where}: a rolling update may take a replica away before its successor is ready (maxUnavailable must be 0)`);
 

@@ -123,7 +123,8 @@ function deployment(name: string, component: string, spec: { ports: Array<{ name
     kind: 'Deployment',
     metadata: { name, labels: labelsOf(name, component) },
     spec: {
-      replicas: 1,
+      // No replicas: the HorizontalPodAutoscaler owns the count (a `kubectl apply` that set it
+      // would scale every Deployment back down to it, mid-rollout included).
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorOf(name) },
       // A new pod is ready before an old one goes: never fewer than the replicas asked for.
