@@ -85,7 +85,7 @@ export function problems(objects: Obj[], expect: Expectations): string[] {
         if (!expect.secretsRendered && expect.documentedSecrets && !expect.documentedSecrets.includes(secretRef.name)) out.push(`${where}: ${e.name} names Secret ${secretRef.name}, which docs/deployment.md does not tell operators to create`);
       }
       const configRef = e.valueFrom?.configMapKeyRef;
-      if (configRef && !(configRef.key in (configMaps.get(configRef.name) ?? {}))) out.push(`${where}: ${e.name} names key ${configRef.key} of ConfigMap ${configRef.name}, which has no such key`);
+      if (configRef && !configRef.optional && !(configRef.key in (configMaps.get(configRef.name) ?? {}))) out.push(`${where}: ${e.name} names key ${configRef.key} of ConfigMap ${configRef.name}, which has no such key`);
       if (e.value !== undefined && shape[e.name]) {
         const parsed = shape[e.name]!.safeParse(e.value);
         if (!parsed.success) out.push(`${where}: ${e.name}=${e.value} is refused by the code (${parsed.error.issues[0]?.message})`);

@@ -45,7 +45,7 @@ const labelsOf = (name: string, component: string) => ({
 const selectorOf = (name: string) => ({ 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mercado' });
 
 const fromSecret = (name: string, ref: { name: string; key: string }) => ({ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
-const fromConfig = (name: string) => ({ name, valueFrom: { configMapKeyRef: { name: configMapName, key: name } } });
+const fromConfig = (name: string, optional = false) => ({ name, valueFrom: { configMapKeyRef: { name: configMapName, key: name, ...(optional ? { optional } : {}) } } });
 const value = (name: string, v: string | number) => ({ name, value: String(v) });
 
 const containerSecurity = {
@@ -105,6 +105,10 @@ export function gatewayEnv() {
     fromSecret('REDIS_URL', secrets.redis),
     fromConfig('SAGA_PREFIX'),
     fromConfig('RATE_LIMIT_PREFIX'),
+    // The names the gateway answers to (its Host check) and the browser origins it admits; unset
+    // in production, the check is off and no browser origin is admitted. The production overlay sets the first.
+    fromConfig('PUBLIC_HOSTS', true),
+    fromConfig('CORS_ORIGINS', true),
     value('ACCOUNTS_JWKS_URL', `http://accounts:${services.find((s) => s.name === 'accounts')!.port}/.well-known/jwks.json`),
     ...services.map((s) => value(`SUBGRAPH_${s.name.toUpperCase()}_URL`, `http://${s.name}:${s.port}/graphql`)),
   ];
