@@ -237,7 +237,7 @@ function serviceNetworkPolicy(s: ServiceDeclaration): K8sObject {
         { from: [{ podSelector: { matchLabels: selectorOf(gateway.name) } }], ports: [{ protocol: 'TCP', port: s.port }] },
         scraperIngress(s.metricsPort),
       ],
-      egress: [dnsEgress, portEgress(5432, ...(usesBroker(s) ? [5672] : []), ...(usesRedis(s) ? [6379] : []), otlpPort)],
+      egress: [dnsEgress, portEgress(5432, ...(usesBroker(s) ? [5672, 5671] : []), ...(usesRedis(s) ? [6379] : []), otlpPort)],
     },
   };
 }
