@@ -146,5 +146,40 @@ describe("the runtime stage's files", async () => {
       expect(ready, output).toContain('"database":"up"');
       expect(await exited, output).toBe(0);
     }, 180_000);
+
+    it('start the gateway in production (its Apollo internals, supergraph and trusted documents found), and drain on SIGTERM', async () => {
+      const [port, metricsPort] = [await freePort(), await freePort()];
+      const child = spawn(join(dir, 'bin/mercado'), ['gateway'], {
+        env: {
+          PATH: process.env.PATH!,
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'warn',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          METRICS_PORT: String(metricsPort),
+          INTERNAL_TOKEN_SECRET: randomBytes(32).toString('hex'),
+          REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+          RATE_LIMIT_PREFIX: `${name}:gateway:rate`,
+          APOLLO_TELEMETRY_DISABLED: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      let health = 0;
+      for (let i = 0; i < 600 && child.exitCode === null; i++) {
+        health = await fetch(`http://127.0.0.1:${metricsPort}/health`).then((r) => r.status, () => 0);
+        if (health === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      // Its subgraphs do not run here: alive, not ready.
+      const ready = await fetch(`http://127.0.0.1:${metricsPort}/ready`).then((r) => r.status, () => 0);
+      child.kill('SIGTERM');
+      expect(health, output).toBe(200);
+      expect(ready, output).toBe(503);
+      expect(await exited, output).toBe(0);
+    }, 180_000);
   });
 });
