@@ -3,11 +3,16 @@
  * starts each deployable. No Docker engine runs here, so the runtime stage's contents are the
  * traced files it copies (packages/build/src/stage.ts), measured and checked.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { traceStage } from '../../packages/build/src/stage.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dropDatabase, ensureDatabase, withDatabase } from '@mercado/db';
+import { deleteTopology } from '@mercado/event-bus';
+import { copyStage, traceStage } from '../../packages/build/src/stage.ts';
 import { entryPointOf, gateway, runtimeOf, services } from '@mercado/system';
 import { deployDir, staleFiles } from '../src/generate.ts';
 
@@ -91,5 +96,90 @@ describe("the runtime stage's files", async () => {
 
   it('stay small', () => {
     expect(mb).toBeLessThan(60);
+  });
+
+  // The image without an engine: the staged files alone, copied to a folder of their own, run a
+  // subgraph's `migrate` and `serve` as the image's entry point would, on a database and broker
+  // prefix of this test's own. A module the trace missed fails here, not in a cluster.
+  describe('copied elsewhere, alone', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mercadodeploy-stage-'));
+    const name = `mercadodeploy${randomBytes(4).toString('hex')}`;
+    const postgres = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+    const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+    const databaseUrl = withDatabase(postgres, `${name}_catalog`);
+    copyStage(stage, dir);
+    afterAll(async () => {
+      await dropDatabase(databaseUrl).catch(() => {});
+      await deleteTopology(amqpUrl, name, ['catalog']).catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const freePort = () =>
+      new Promise<number>((resolve) => {
+        const server = createServer().listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as { port: number };
+          server.close(() => resolve(port));
+        });
+      });
+
+    it('migrate a database, then serve until ready, and drain on SIGTERM', async () => {
+      await ensureDatabase(databaseUrl);
+      const entry = join(dir, 'bin/mercado');
+      const env = { PATH: process.env.PATH!, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
+      execFileSync(entry, ['catalog', 'migrate'], { env, stdio: 'pipe' });
+      const [port, metricsPort] = [await freePort(), await freePort()];
+      const child = spawn(entry, ['catalog'], {
+        env: { ...env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort), INTERNAL_TOKEN_SECRET: randomBytes(32).toString('hex'), AMQP_URL: amqpUrl, EVENTS_PREFIX: name },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      let ready = '';
+      for (let i = 0; i < 600 && child.exitCode === null; i++) {
+        ready = await fetch(`http://127.0.0.1:${metricsPort}/ready`).then((r) => (r.ok ? r.text() : ''), () => '');
+        if (ready) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      child.kill('SIGTERM');
+      expect(ready, output).toContain('"database":"up"');
+      expect(await exited, output).toBe(0);
+    }, 180_000);
+
+    it('start the gateway in production (its Apollo internals, supergraph and trusted documents found), and drain on SIGTERM', async () => {
+      const [port, metricsPort] = [await freePort(), await freePort()];
+      const child = spawn(join(dir, 'bin/mercado'), ['gateway'], {
+        env: {
+          PATH: process.env.PATH!,
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'warn',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          METRICS_PORT: String(metricsPort),
+          INTERNAL_TOKEN_SECRET: randomBytes(32).toString('hex'),
+          REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+          RATE_LIMIT_PREFIX: `${name}:gateway:rate`,
+          APOLLO_TELEMETRY_DISABLED: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      let health = 0;
+      for (let i = 0; i < 600 && child.exitCode === null; i++) {
+        health = await fetch(`http://127.0.0.1:${metricsPort}/health`).then((r) => r.status, () => 0);
+        if (health === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      // Its subgraphs do not run here: alive, not ready.
+      const ready = await fetch(`http://127.0.0.1:${metricsPort}/ready`).then((r) => r.status, () => 0);
+      child.kill('SIGTERM');
+      expect(health, output).toBe(200);
+      expect(ready, output).toBe(503);
+      expect(await exited, output).toBe(0);
+    }, 180_000);
   });
 });

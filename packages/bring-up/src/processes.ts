@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { reachableHost, type Ports } from '@mercado/system';
+import { reachableHost, runtimeOf, type Ports } from '@mercado/system';
 import { repositoryRoot } from './secrets.ts';
 
 export type Exit = { code: number | null; signal: NodeJS.Signals | null };
@@ -49,15 +49,17 @@ export interface SpawnOptions {
   env: Record<string, string>;
   /** Each line the process prints, stdout and stderr alike. */
   onLine?: (label: string, line: string) => void;
-  /** Extra node flags (e.g. --cpu-prof). */
-  nodeArgs?: string[];
+  /** Node flags; default: the deployable's declared ones (packages/system/src/runtime.ts), as in the image. */
+  nodeArgs?: readonly string[];
+  /** The node binary; default: the one running this. */
+  nodeBinary?: string;
 }
 
 /** Starts a deployable's compiled entry point with plain node. */
 export function spawnDeployable(opts: SpawnOptions): DeployableProcess {
   const replica = opts.replica ?? 0;
   const label = replica ? `${opts.name}#${replica + 1}` : opts.name;
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), entryOf(opts.name)], {
+  const child = spawn(opts.nodeBinary ?? process.execPath, [...(opts.nodeArgs ?? runtimeOf(opts.name).nodeFlags), entryOf(opts.name)], {
     cwd: repositoryRoot,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

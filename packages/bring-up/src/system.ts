@@ -16,6 +16,10 @@ export interface SystemOptions {
   subgraphUrls?: (replica: number) => Record<string, string>;
   /** How long each process may take to become ready. */
   readyTimeoutMs?: number;
+  /** Node flags of a deployable's processes; default: its declared ones (packages/system/src/runtime.ts). */
+  nodeArgs?: (name: string) => readonly string[];
+  /** The node binary; default: the one running this. */
+  nodeBinary?: string;
 }
 
 export interface RunningSystem {
@@ -48,6 +52,8 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       host: opts.stack.host,
       env: { ...opts.env, ...env },
       ...(opts.onLine ? { onLine: opts.onLine } : {}),
+      ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs(name) } : {}),
+      ...(opts.nodeBinary ? { nodeBinary: opts.nodeBinary } : {}),
     });
     all.push(proc);
     return proc;

@@ -12,7 +12,7 @@
  * Run after `npm run build` (every deployable's dist/ must exist).
  */
 import { createRequire } from 'node:module';
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeFileTrace } from '@vercel/nft';
@@ -32,6 +32,32 @@ function filesUnder(dir: string): string[] {
   return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile())
     .map((entry) => relative(root, join(entry.parentPath, entry.name)));
+}
+
+/**
+ * Every file the packages in the trace name in their package.json `exports` (and `main`): the
+ * tracer follows the condition it analyses, but Node may pick another at run time (a `require`
+ * of a package whose `require` condition is an .mjs file, as async-function's is).
+ */
+function exportedFiles(traced: string[]): string[] {
+  const packageDirs = new Set(traced.filter((f) => f.startsWith('node_modules/') && f.endsWith('/package.json')).map((f) => dirname(f)));
+  const found: string[] = [];
+  const walk = (dir: string, value: unknown): void => {
+    if (typeof value === 'string') {
+      if (value.startsWith('./') && !value.includes('*')) {
+        const file = join(dir, value);
+        if (existsSync(join(root, file)) && statSync(join(root, file)).isFile() && !/\.[mc]?tsx?$/.test(file)) found.push(file);
+      }
+    } else if (Array.isArray(value)) value.forEach((v) => walk(dir, v));
+    // Not the conditions only tools follow (types, TypeScript sources).
+    else if (value && typeof value === 'object') for (const [key, v] of Object.entries(value)) if (!['types', 'source', '@zod/source'].includes(key)) walk(dir, v);
+  };
+  for (const dir of packageDirs) {
+    const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { exports?: unknown; main?: string };
+    walk(dir, manifest.exports);
+    if (manifest.main) walk(dir, manifest.main.startsWith('./') ? manifest.main : `./${manifest.main}`);
+  }
+  return found;
 }
 
 export interface Stage {
@@ -56,6 +82,7 @@ export async function traceStage(): Promise<Stage> {
   // Unresolved optional requires and non-JavaScript files a package names (licences) are not errors.
   for (const warning of warnings) if (!/Failed to resolve dependency|Failed to parse .*(LICENSE|\.md)/.test(String(warning))) console.warn(`trace: ${warning}`);
   const files = new Set([...fileList].filter((f) => !f.endsWith('.map') && !f.endsWith('.d.ts') && !f.endsWith('.d.mts')));
+  for (const file of exportedFiles([...files])) files.add(file);
   for (const name of deployables) for (const file of dataFilesOf(name)) files.add(file);
   files.add('deploy/image/mercado');
   const byArea = new Map<string, number>();

@@ -21,21 +21,26 @@ export interface Runtime {
 }
 
 /**
- * A subgraph: small heap, small young generation (each request allocates little), and
- * WebAssembly compiled only by the baseline compiler: Prisma's query compiler is a ~20 MB wasm
- * module that the optimizing compiler would otherwise compile a second time in the background.
+ * A subgraph spends its time waiting on PostgreSQL, the broker and Redis, not computing, so it
+ * trades V8's JavaScript compilers past the interpreter for memory (`--no-sparkplug --no-maglev
+ * --no-opt`: no baseline, mid-tier or optimized machine code to keep), compiles WebAssembly with
+ * the baseline compiler only (Prisma's query compiler is a wasm module that the optimizing one
+ * would compile again in the background), keeps a 1 MB young generation (each request allocates
+ * little) and `--optimize-for-size` heuristics, and caps the old generation below the pod's
+ * memory limit so that V8 collects before the kernel kills. `--jitless` and `--lite-mode` would
+ * save more but turn WebAssembly off, which Prisma needs. Measured: docs/deployment.md#memory.
  */
-const subgraphFlags = ['--max-semi-space-size=2', '--max-old-space-size=192', '--liftoff-only'] as const;
+const subgraphFlags = ['--no-opt', '--no-maglev', '--no-sparkplug', '--liftoff-only', '--max-semi-space-size=1', '--optimize-for-size', '--max-old-space-size=160'] as const;
 
 const subgraph: Runtime = {
   nodeFlags: subgraphFlags,
-  resources: { memoryRequestMiB: 128, memoryLimitMiB: 256, cpuRequestMillis: 100 },
+  resources: { memoryRequestMiB: 128, memoryLimitMiB: 256, cpuRequestMillis: 200 },
 };
 
 /** The gateway plans and shapes results: it keeps the optimizing compiler and a bigger heap. */
 const gatewayRuntime: Runtime = {
   nodeFlags: ['--max-old-space-size=384'],
-  resources: { memoryRequestMiB: 192, memoryLimitMiB: 512, cpuRequestMillis: 250 },
+  resources: { memoryRequestMiB: 256, memoryLimitMiB: 512, cpuRequestMillis: 500 },
 };
 
 const runtimes: Record<string, Runtime> = {
