@@ -19,7 +19,7 @@
  * --warmup=<s> (BENCH_WARMUP), --prime=<s> (BENCH_PRIME), --connections=<n> (BENCH_CONNECTIONS),
  * --workloads=<a,b> (BENCH_WORKLOADS), --gateways=<a,b> (BENCH_GATEWAYS; apollo always runs, it
  * is the baseline), --cpu-prof (profile Mercado's gateway, written to bench/results/profiles/).
- * Without --workloads, --gateways or --gateways-only it then runs `bench:events` and `bench:saga`
+ * Without --workloads, --gateways or --gateways-only it then runs `bench:events`, `bench:saga` and `bench:live`
  * (with --quick when given) and includes their results in latest.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -496,13 +496,16 @@ class Cancelled extends Error {
   }
 }
 
+/** The benchmarks `npm run bench` runs after the gateways' (each also `npm run bench:<name>`). */
+const otherBenchmarks = ['events', 'saga', 'live'] as const;
+
 /**
- * The event and saga benchmarks, each in its own process (they start their own databases,
+ * The event, saga and live-graph benchmarks, each in its own process (they start their own databases,
  * queues and workers), after the gateways so that nothing else runs beside them. They write
- * bench/results/events.json and saga.json, which latest.json then includes.
+ * bench/results/events.json, saga.json and live.json, which latest.json then includes.
  */
 function runOtherBenchmarks(): void {
-  for (const name of ['events', 'saga']) {
+  for (const name of otherBenchmarks) {
     log(`\nnpm run bench:${name}${quick ? ' -- --quick' : ''}\n`);
     const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./${name}/run.ts`, import.meta.url)), ...(quick ? ['--quick'] : [])], {
       stdio: 'inherit',
@@ -513,7 +516,7 @@ function runOtherBenchmarks(): void {
 }
 
 function mergeOtherBenchmarks(all: Record<string, unknown>) {
-  for (const name of ['events', 'saga']) {
+  for (const name of otherBenchmarks) {
     const file = join(resultsDir, `${name}.json`);
     if (!existsSync(file)) continue;
     try {
