@@ -20,4 +20,15 @@ describe('error masking', () => {
     expect(out.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     expect(out.message).not.toMatch(/10\.0\.0\.7|http/);
   });
+
+  it('tells the client to try again when the database cannot take the work right now (Prisma P2024/P2028, too many clients)', () => {
+    for (const cause of [
+      Object.assign(new Error('Transaction API error: Unable to start a transaction in the given time.'), { code: 'P2028' }),
+      Object.assign(new Error('Timed out fetching a new connection from the connection pool.'), { code: 'P2024' }),
+      new Error('Too many database connections opened: sorry, too many clients already'),
+    ]) {
+      const out = mask({ message: cause.message, path: ['addReview'] }, { originalError: cause });
+      expect(out).toEqual({ message: 'The service is busy; try again shortly', path: ['addReview'], extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    }
+  });
 });

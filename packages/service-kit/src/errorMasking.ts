@@ -29,6 +29,13 @@ const publicExtensions = ['code', 'field', 'cost', 'retryAfter'] as const;
 const unreachable = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|request to .* failed|fetch failed/i;
 
 /**
+ * A database that is there but cannot take the work right now (no pool connection in time, too
+ * many clients, a transaction past its time): transient, so the client hears "try again", not
+ * an internal error. Prisma's P2024 (pool timeout) and P2028 (transaction API) among them.
+ */
+const overloaded = /P2024|P2028|Unable to start a transaction|Transaction already closed|too many clients|Timed out fetching a new connection/i;
+
+/**
  * Apollo's formatError hook: errors we raised on purpose pass through; anything else (a Prisma
  * error with SQL in it, a TypeError, a subgraph's address) is logged in full and shown as a
  * bare internal error, so stack traces, SQL and internal URLs never reach a client.
@@ -46,6 +53,10 @@ export function maskUnexpectedErrors(logger: Logger) {
       return { message: formatted.message, ...where, extensions };
     }
     logger.error({ err: (error as { originalError?: unknown }).originalError ?? error, path: formatted.path }, 'unexpected error');
+    const cause = (error as { originalError?: { message?: unknown; code?: unknown } }).originalError;
+    if (overloaded.test(`${String(cause?.code ?? '')} ${String(cause?.message ?? '')}`)) {
+      return { message: 'The service is busy; try again shortly', ...where, extensions: { code: 'SERVICE_UNAVAILABLE' } };
+    }
     if (unreachable.test(formatted.message)) {
       return { message: 'A service needed for this request is unavailable; try again shortly', ...where, extensions: { code: 'SERVICE_UNAVAILABLE' } };
     }

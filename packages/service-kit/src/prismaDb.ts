@@ -4,7 +4,16 @@ import { PrismaPg } from '@prisma/adapter-pg';
 export interface PrismaDbOptions {
   adapter: PrismaPg;
   log: Array<{ emit: 'event'; level: 'query' }>;
+  transactionOptions: { maxWait: number; timeout: number };
 }
+
+/**
+ * Every interactive transaction's limits unless it sets its own: Prisma's defaults (2 s to get a
+ * connection, 5 s to finish) fail transactions outright during a burst of CPU (a replica
+ * starting beside the others, a rolling update), as INTERNAL_SERVER_ERROR; these stay under the
+ * gateway's 10 s subgraph timeout for the wait and under the HTTP drain's grace for the whole.
+ */
+export const defaultTransactionOptions = { maxWait: 8_000, timeout: 15_000 };
 
 /**
  * A service's generated `PrismaClient` class, seen through what `createPrismaDb` uses of it:
@@ -23,6 +32,7 @@ export function createPrismaDb<TDb>(Client: PrismaClientClass<TDb>, databaseUrl:
   const db = new Client({
     adapter: new PrismaPg({ connectionString: databaseUrl }),
     log: onQuery ? [{ emit: 'event', level: 'query' }] : [],
+    transactionOptions: defaultTransactionOptions,
   });
   if (onQuery) db.$on('query', (e) => onQuery(e.query));
   return db;
