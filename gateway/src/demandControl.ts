@@ -12,6 +12,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { graphql } from './executor/apolloInternals.ts';
+import type { GatewayPlugin } from './plugin.ts';
 
 // The schema Apollo hands to plugins is the gateway's, built by its own copy of graphql-js;
 // type checks and argument coercion must use that copy (see apolloInternals.ts).
@@ -297,4 +298,9 @@ export function demandControl(supergraphSdl: string, opts: DemandControlOptions)
       };
     },
   };
+}
+
+/** Demand control as a gateway plugin. */
+export function useDemandControl(supergraphSdl: string, opts: DemandControlOptions): GatewayPlugin {
+  return { name: 'demand-control', apollo: demandControl(supergraphSdl, opts) };
 }

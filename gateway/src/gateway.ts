@@ -19,27 +19,27 @@ import {
 import { workContext } from '@mercado/telemetry';
 import { createAuthenticator, type AuthenticationOptions } from './authentication.ts';
 import { createSessionRevocationCheck, type SessionRevocationOptions } from './sessionRevocation.ts';
-import { defaultDemandControl, demandControl } from './demandControl.ts';
-import { createHttpSecurity, developmentCorsOrigins } from './httpSecurity.ts';
-import { createHostCheck, developmentPublicHosts, hostMatcher } from './hostCheck.ts';
+import { defaultDemandControl, useDemandControl } from './demandControl.ts';
+import { createOriginCheck, developmentCorsOrigins, useHttpSecurity } from './httpSecurity.ts';
+import { developmentPublicHosts, hostMatcher, useHostCheck } from './hostCheck.ts';
 import { clientAddressResolver } from './clientAddress.ts';
-import { checkPersistedQuery, refuseNulBytes, stripQueryPlanHeaders } from './requestHygiene.ts';
-import { createOriginCheck } from './httpSecurity.ts';
-import { startSubscriptions, type LiveGraph, type SubscriptionOptions } from './subscriptions/index.ts';
+import { useQueryPlanHeaders, useRequestHygiene } from './requestHygiene.ts';
+import { startSubscriptions, useLiveGraph, type LiveGraph, type SubscriptionOptions } from './subscriptions/index.ts';
 import { withDeferDirective } from './defer/deferDirective.ts';
-import { createIncrementalDelivery } from './defer/incremental.ts';
-import { defaultOperationLimits, defaultRequestLimits, operationLimits, type OperationLimits } from './limits.ts';
+import { useIncrementalDelivery } from './defer/incremental.ts';
+import { defaultOperationLimits, defaultRequestLimits, useOperationLimits, type OperationLimits } from './limits.ts';
+import { apolloOptionsOf, composeGatewayPlugins, type GatewayPlugin } from './plugin.ts';
 import { assertProductionSecret } from '@mercado/service-kit';
 import { withFastExecutor } from './executor/fastExecutor.ts';
-import { createQueueDashboard, type QueueDashboardOptions } from './queueDashboard.ts';
+import { useQueueDashboard, type QueueDashboardOptions } from './queueDashboard.ts';
 import { createRateLimiter, type RateLimitOptions } from './rateLimit.ts';
 import { internalTokenSigner, sharedInternalTokens } from './internalToken.ts';
 import { pinSupergraphNames } from './oneByteNames.ts';
 import { gatewayReadiness, subgraphReady } from './readiness.ts';
-import { countRefusal, gatewayObservability, type OperationTrace } from './observability.ts';
+import { countRefusal, useObservability, type OperationTrace } from './observability.ts';
 import { SubgraphDataSource } from './subgraphDataSource.ts';
 import { subgraphFetcher } from './subgraphFetcher.ts';
-import { trustedDocumentsGuard, trustedDocumentsStore, type TrustedDocuments } from './trustedDocuments.ts';
+import { trustedDocumentsStore, useTrustedDocuments, type TrustedDocuments } from './trustedDocuments.ts';
 
 /** Carries the client request's id to the subgraphs when identity tokens are shared. */
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -160,6 +160,15 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     supergraph = schema;
   });
 
+  // The concerns of each operation (gateway plugins: src/plugin.ts), in the order they act.
+  const operationPlugins: Array<GatewayPlugin<GatewayContext>> = [
+    useObservability<GatewayContext>(opts.logger),
+    useRequestHygiene(),
+    useOperationLimits(limits),
+    useDemandControl(opts.supergraphSdl, { maxCost: limits.maxCost, ...defaultDemandControl, ...opts.demandControl }),
+  ];
+  const operations = apolloOptionsOf(operationPlugins);
+
   const apollo = new ApolloServer<GatewayContext>({
     gateway: withDeferDirective(
       opts.executor === 'apollo'
@@ -173,7 +182,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     // The process's lifecycle stops the gateway in order; Apollo's own handler would stop it at
     // the first signal and then raise the signal again.
     stopOnTerminationSignals: false,
-    ...operationLimits(limits),
+    validationRules: operations.validationRules,
+    parseOptions: operations.parseOptions,
     // "Did you mean ...?" would spell out the schema that production keeps to itself.
     hideSchemaDetailsFromClientErrors: opts.production,
     // One HTTP request, one operation: a batch would multiply the work behind one rate-limit point.
@@ -182,9 +192,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     // Production: hashes are looked up in the trusted documents and nothing can be registered.
     persistedQueries: opts.production ? trustedDocumentsStore(opts.trustedDocuments!) : {},
     plugins: [
-      gatewayObservability<GatewayContext>(opts.logger),
-      refuseNulBytes(),
-      demandControl(opts.supergraphSdl, { maxCost: limits.maxCost, ...defaultDemandControl, ...opts.demandControl }),
+      ...operations.plugins,
       opts.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
@@ -199,14 +207,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const signInternalToken = internalTokenSigner(opts.internalTokenSecret);
   const sharedInternalToken = sharedInternalTokens(opts.internalTokenSecret);
   const clientAddressOf = clientAddressResolver(opts.trustedProxies ?? []);
-  const trustedOnly = opts.production ? trustedDocumentsGuard(opts.trustedDocuments!) : undefined;
   const handler = createHttpHandler<GatewayContext>({
     apollo,
     maxBodyBytes: opts.maxBodyBytes ?? defaultRequestLimits.maxBodyBytes,
-    beforeGraphQL: (request) => {
-      trustedOnly?.(request);
-      checkPersistedQuery(request);
-    },
+    // Declared below, once every plugin exists; no request arrives before the server listens.
+    beforeGraphQL: (request) => door.onGraphQLRequest(request),
     routes: {
       'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
       'GET /ready': readiness.route(),
@@ -242,22 +247,13 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     return viewer;
   }
 
-  const dashboard = opts.queueDashboard
-    ? createQueueDashboard({
-        dashboard: opts.queueDashboard,
-        authenticate: authenticateAndLimit,
-        internalTokenSecret: opts.internalTokenSecret,
-        production: opts.production,
-        onUnexpectedError: (error) => opts.logger.error({ err: error }, 'queue dashboard request failed'),
-      })
-    : undefined;
-
-  const checkHost = createHostCheck(opts.publicHosts ?? (opts.production ? [] : developmentPublicHosts));
+  const publicHosts = opts.publicHosts ?? (opts.production ? [] : developmentPublicHosts);
+  const corsOrigins = opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins);
   // @defer answered part by part (multipart/mixed) on the gateway's own executor; `apollo` answers at once.
   const incremental =
     opts.executor === 'apollo'
       ? undefined
-      : createIncrementalDelivery({
+      : useIncrementalDelivery({
           schema: () => supergraph,
           dataSource: (name) => dataSources.get(name),
           authenticate: authenticateAndLimit,
@@ -276,8 +272,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
 
   let live: LiveGraph | undefined;
   if (opts.subscriptions) {
-    const corsOrigins = opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins);
-    const hostAllowed = hostMatcher(opts.publicHosts ?? (opts.production ? [] : developmentPublicHosts));
+    const hostAllowed = hostMatcher(publicHosts);
     const originAllowed = createOriginCheck(corsOrigins);
     live = await startSubscriptions({
       subscriptions: opts.subscriptions,
@@ -302,29 +297,39 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     });
   }
 
-  const applyHttpSecurity = createHttpSecurity({
-    production: opts.production,
-    corsOrigins: opts.corsOrigins ?? (opts.production ? [] : developmentCorsOrigins),
-  });
+  // The door: every concern of the gateway as a plugin, in the order a request meets them.
+  // Authentication and the rate limit are the request context's (they decide whom it is for).
+  const plugins: Array<GatewayPlugin<GatewayContext>> = [
+    useHostCheck(publicHosts),
+    useQueryPlanHeaders(opts.exposeQueryPlans === true),
+    useHttpSecurity({ production: opts.production, corsOrigins }),
+    ...(opts.queueDashboard
+      ? [
+          useQueueDashboard({
+            dashboard: opts.queueDashboard,
+            authenticate: authenticateAndLimit,
+            internalTokenSecret: opts.internalTokenSecret,
+            production: opts.production,
+            onUnexpectedError: (error) => opts.logger.error({ err: error }, 'queue dashboard request failed'),
+          }),
+        ]
+      : []),
+    ...(live ? [useLiveGraph(live)] : []),
+    ...(incremental ? [incremental] : []),
+    ...(opts.production ? [useTrustedDocuments(opts.trustedDocuments!)] : []),
+    ...operationPlugins,
+  ];
+  const door = composeGatewayPlugins(plugins);
   const stop = async () => {
-    await live?.close();
+    await door.close();
     await apollo.stop();
     await rateLimiter?.close();
     await revocation?.close();
-    await dashboard?.close();
   };
   let server: Awaited<ReturnType<typeof listen>>;
   try {
     server = await listen(async (req, res) => {
-      if (checkHost(req, res)) return countRefusal('HOST_NOT_ALLOWED');
-      if (!opts.exposeQueryPlans) stripQueryPlanHeaders(req);
-      if (applyHttpSecurity(req, res)) {
-        if (res.statusCode === 403) countRefusal('ORIGIN_NOT_ALLOWED');
-        return;
-      }
-      if (dashboard?.handles(req)) return dashboard.handle(req, res);
-      if (live?.handlesSse(req)) return live.handleSse(req, res);
-      if (incremental?.handles(req)) return incremental.handle(req, res);
+      if (await door.onRequest(req, res)) return;
       await handler(req, res);
     }, opts.port, opts.host);
   } catch (error) {

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '@mercado/service-kit';
+import type { GatewayPlugin } from './plugin.ts';
+import { countRefusal } from './observability.ts';
 
 /**
  * Names the gateway answers to in development when PUBLIC_HOSTS is not set: this machine's
@@ -45,5 +47,18 @@ export function hostMatcher(publicHosts: readonly string[]): (host: string | und
     if (patterns.length === 0) return true;
     const name = hostName(host);
     return name !== undefined && patterns.some((p) => p.test(name));
+  };
+}
+
+/** The Host check as a gateway plugin: first at the door, before anything trusts the Host header. */
+export function useHostCheck(publicHosts: readonly string[]): GatewayPlugin {
+  const checkHost = createHostCheck(publicHosts);
+  return {
+    name: 'host-check',
+    onRequest(req, res) {
+      if (!checkHost(req, res)) return false;
+      countRefusal('HOST_NOT_ALLOWED');
+      return true;
+    },
   };
 }

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '@mercado/service-kit';
+import type { GatewayPlugin } from './plugin.ts';
+import { countRefusal } from './observability.ts';
 
 /**
  * Origins allowed in development when CORS_ORIGINS is not set: local front ends on any port and
@@ -107,5 +109,18 @@ export function createOriginCheck(corsOrigins: readonly string[]) {
     } catch {
       return false;
     }
+  };
+}
+
+/** Security headers, CORS and the Origin check as a gateway plugin (answers preflights and refusals itself). */
+export function useHttpSecurity(opts: HttpSecurityOptions): GatewayPlugin {
+  const apply = createHttpSecurity(opts);
+  return {
+    name: 'http-security',
+    onRequest(req, res) {
+      if (!apply(req, res)) return false;
+      if (res.statusCode === 403) countRefusal('ORIGIN_NOT_ALLOWED');
+      return true;
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, type ParseOptions, type ValidationContext, type ValidationRule } from 'graphql';
+import type { GatewayPlugin } from './plugin.ts';
 
 /** How large one client operation may be. Defaults are in `defaultOperationLimits`. */
 export interface OperationLimits {
@@ -69,3 +70,8 @@ export const defaultRequestLimits = {
   subgraphTimeoutMs: 10_000,
   readinessTimeoutMs: 2_000,
 };
+
+/** Depth, aliases, directives (validation) and tokens (parsing) as a gateway plugin. */
+export function useOperationLimits(limits: OperationLimits): GatewayPlugin {
+  return { name: 'operation-limits', ...operationLimits(limits) };
+}

@@ -3,6 +3,7 @@ import { context as otelContext, trace, type Context, type Span } from '@opentel
 import { SpanKind, SpanStatusCode, tracer, tracingActive } from '@mercado/telemetry';
 import { boundedLabel, type Logger } from '@mercado/service-kit';
 import { Counter, Histogram, register } from 'prom-client';
+import type { GatewayPlugin } from './plugin.ts';
 
 /**
  * What the gateway tells Prometheus, and the spans it adds to a client operation's trace.
@@ -176,4 +177,9 @@ export function planSpan<T>(fn: () => T): T {
   } finally {
     span.end();
   }
+}
+
+/** The gateway's spans, metrics and access log of each operation, as a gateway plugin. */
+export function useObservability<TContext extends OperationTrace & { viewer?: { id: string } | null }>(logger: Logger): GatewayPlugin<TContext> {
+  return { name: 'observability', apollo: gatewayObservability<TContext>(logger) };
 }

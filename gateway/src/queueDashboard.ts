@@ -4,6 +4,7 @@ import { jwtVerify, SignJWT } from 'jose';
 import type { SagaBus } from '@mercado/saga';
 import { HttpError, sendJson, type Viewer } from '@mercado/service-kit';
 import { sagaOrchestrators, sagaParticipants } from '@mercado/system';
+import type { GatewayPlugin } from './plugin.ts';
 
 export interface QueueDashboardOptions {
   redisUrl: string;
@@ -165,5 +166,19 @@ export function createQueueDashboard(opts: {
     async close(): Promise<void> {
       if (board) await (await board).bus.close();
     },
+  };
+}
+
+/** The admins' queue dashboard as a gateway plugin: answers /admin/queues, closes its queues. */
+export function useQueueDashboard(opts: Parameters<typeof createQueueDashboard>[0]): GatewayPlugin {
+  const dashboard = createQueueDashboard(opts);
+  return {
+    name: 'queue-dashboard',
+    async onRequest(req, res) {
+      if (!dashboard.handles(req)) return false;
+      await dashboard.handle(req, res);
+      return true;
+    },
+    close: () => dashboard.close(),
   };
 }

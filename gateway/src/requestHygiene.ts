@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, visit } from 'graphql';
 import { HttpError } from '@mercado/service-kit';
+import type { GatewayPlugin } from './plugin.ts';
 
 /**
  * Small refusals at the door, each with a stable code, for requests that would otherwise reach
@@ -90,4 +91,20 @@ export function refuseNulBytes(): ApolloServerPlugin {
       };
     },
   };
+}
+
+/** Drops the query-plan request headers unless query plans are exposed on purpose. */
+export function useQueryPlanHeaders(expose: boolean): GatewayPlugin {
+  return {
+    name: 'query-plan-headers',
+    onRequest(req) {
+      if (!expose) stripQueryPlanHeaders(req);
+      return false;
+    },
+  };
+}
+
+/** Stable codes for malformed persisted queries and NUL bytes in variables or literals. */
+export function useRequestHygiene(): GatewayPlugin {
+  return { name: 'request-hygiene', onGraphQLRequest: checkPersistedQuery, apollo: refuseNulBytes() };
 }

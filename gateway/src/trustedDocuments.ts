@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PersistedQueryOptions } from '@apollo/server';
 import { HttpError } from '@mercado/service-kit';
+import type { GatewayPlugin } from './plugin.ts';
 
 /** The project's own operations: SHA-256 of the exact document text (hex) -> that text. */
 export type TrustedDocuments = ReadonlyMap<string, string>;
@@ -79,4 +80,9 @@ export function trustedDocumentsStore(documents: TrustedDocuments): PersistedQue
       delete: async () => false,
     },
   };
+}
+
+/** Production's trusted documents as a gateway plugin: anything else is refused before Apollo. */
+export function useTrustedDocuments(documents: TrustedDocuments): GatewayPlugin {
+  return { name: 'trusted-documents', onGraphQLRequest: trustedDocumentsGuard(documents) };
 }

@@ -11,6 +11,7 @@ import type { GatewayContext } from '../gateway.ts';
 import { operationLimits, type OperationLimits } from '../limits.ts';
 import { trustedDocumentsGuard, type TrustedDocuments } from '../trustedDocuments.ts';
 import { schemaWithDefer } from './deferDirective.ts';
+import type { GatewayPlugin } from '../plugin.ts';
 
 const { getOperationAST, getVariableValues, GraphQLError, Kind, parse, specifiedRules, validate, visit } = graphql;
 
@@ -305,3 +306,16 @@ function pick(schema: GraphQLSchema, source: unknown, selectionSet: SelectionSet
 }
 
 export type IncrementalDelivery = ReturnType<typeof createIncrementalDelivery>;
+
+/** @defer's incremental delivery as a gateway plugin: answers the multipart requests it takes on. */
+export function useIncrementalDelivery(opts: IncrementalDeliveryOptions): GatewayPlugin {
+  const incremental = createIncrementalDelivery(opts);
+  return {
+    name: 'incremental-delivery',
+    async onRequest(req, res) {
+      if (!incremental.handles(req)) return false;
+      await incremental.handle(req, res);
+      return true;
+    },
+  };
+}

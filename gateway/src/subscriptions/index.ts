@@ -1,5 +1,6 @@
 import type { Logger } from '@mercado/service-kit';
 import { createLiveGraph, type LiveGraph, type LiveGraphOptions, type SubscriptionOptions } from './liveGraph.ts';
+import type { GatewayPlugin } from '../plugin.ts';
 
 export { defaultSubscriptionLimits } from './defaults.ts';
 export type { LiveGraph, SubscriptionOptions } from './liveGraph.ts';
@@ -29,5 +30,21 @@ export async function startSubscriptions(opts: Omit<LiveGraphOptions, 'liveEvent
         await liveEvents.stop().catch(() => {});
         await connection.close();
       })()),
+  };
+}
+
+/**
+ * Subscriptions as a gateway plugin: answers SSE subscriptions on /graphql and closes the live
+ * graph (the WebSocket side is attached to the HTTP server once it listens).
+ */
+export function useLiveGraph(live: LiveGraph): GatewayPlugin {
+  return {
+    name: 'live-graph',
+    async onRequest(req, res) {
+      if (!live.handlesSse(req)) return false;
+      await live.handleSse(req, res);
+      return true;
+    },
+    close: () => live.close(),
   };
 }
