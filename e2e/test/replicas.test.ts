@@ -146,7 +146,10 @@ beforeAll(async () => {
   await bootstrapReadModels(stack);
   // Rate limits are not what this test is about; deadlines are generous so that the outcome of
   // an order depends on stock and credit rather than on how long a replacement takes here.
-  cluster = await Cluster.create(stack, testInternalSecret, { LOG_LEVEL: 'warn', RATE_LIMIT_POINTS: '1000000', SAGA_STEP_TIMEOUT_MS: '60000' });
+  // SHUTDOWN_DELAY_MS as in the Kubernetes manifests: a replica taken out of its Service keeps
+  // serving a moment before it closes its connections, so a request the proxy had already routed
+  // to it (on a kept-alive socket the replica would otherwise close under it) still lands.
+  cluster = await Cluster.create(stack, testInternalSecret, { LOG_LEVEL: 'warn', RATE_LIMIT_POINTS: '1000000', SAGA_STEP_TIMEOUT_MS: '60000', SHUTDOWN_DELAY_MS: '1000' });
   await Promise.all(services.flatMap((s) => [cluster.start(s.name), cluster.start(s.name)]));
   await Promise.all([cluster.start(gateway.name), cluster.start(gateway.name)]);
   for (const s of services) pools[s.name] = new pg.Pool({ connectionString: databaseUrlOf(stack, s.name), max: 2 });
