@@ -196,6 +196,9 @@ export function createLiveGraph(opts: LiveGraphOptions): LiveGraph {
     });
     let first: LiveResult;
     try {
+      // The routing keys bound at the broker before the first read: nothing that commits after
+      // the read can go by unheard.
+      await opts.liveEvents.bound(live.events);
       first = await runQuery(live.query, params, who.viewer);
     } catch (e) {
       stop();

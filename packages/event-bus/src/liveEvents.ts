@@ -28,6 +28,8 @@ export class LiveEvents {
   private live?: ConfirmChannel;
   /** Routing key -> aggregate id -> listeners. */
   private readonly listeners = new Map<string, Map<string, Set<LiveListener>>>();
+  /** Bindings asked of the broker and not yet confirmed, by routing key. */
+  private readonly binding = new Map<string, Promise<void>>();
   private readonly queue: string;
   private connects = 0;
   private received = 0;
@@ -79,7 +81,16 @@ export class LiveEvents {
       let byAggregate = this.listeners.get(key);
       if (!byAggregate) {
         this.listeners.set(key, (byAggregate = new Map()));
-        void this.live?.bindQueue(this.queue, this.opts.names.exchange, key).catch((err) => this.opts.logger.warn({ err, key }, 'could not bind a live routing key; it is bound again on reconnect'));
+        const bind = this.live?.bindQueue(this.queue, this.opts.names.exchange, key).then(
+          () => {},
+          (err: unknown) => this.opts.logger.warn({ err, key }, 'could not bind a live routing key; it is bound again on reconnect'),
+        );
+        if (bind) {
+          this.binding.set(key, bind);
+          void bind.finally(() => {
+            if (this.binding.get(key) === bind) this.binding.delete(key);
+          });
+        }
       }
       let set = byAggregate.get(aggregateId);
       if (!set) byAggregate.set(aggregateId, (set = new Set()));
@@ -97,6 +108,16 @@ export class LiveEvents {
         }
       }
     };
+  }
+
+  /**
+   * Resolves once the broker has confirmed the bindings of `routingKeys` asked by `subscribe`
+   * (at once when they were bound already; when disconnected, the reconnect binds them and
+   * resyncs). A subscriber reads the current state only after this: an event committed between
+   * that read and a binding still in flight would otherwise never reach it.
+   */
+  async bound(routingKeys: readonly string[]): Promise<void> {
+    await Promise.all(routingKeys.map((key) => this.binding.get(key)));
   }
 
   /** Messages this process's queue has delivered since start (whoever they were for). */

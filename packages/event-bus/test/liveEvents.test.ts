@@ -67,6 +67,15 @@ async function until(what: string, check: () => boolean, timeoutMs = 30_000): Pr
 describe('live events', () => {
   const [a, b] = replicas as [LiveEvents, LiveEvents];
 
+  it('says when a new routing key is bound: an event published right after is heard', async () => {
+    const first = recorder();
+    const stop = a.subscribe(['reviews.ReviewAdded'], 'product-9', first);
+    await a.bound(['reviews.ReviewAdded']);
+    await publish(newEvent('reviews', 'ReviewAdded', 'product-9', 1, { rating: 5 }));
+    await until('the event published right after the binding', () => first.events.length === 1);
+    stop();
+  });
+
   it("gives each replica's subscribers the events of their own aggregates", async () => {
     await until('both connected', () => a.connected && b.connected);
     const onA = recorder();
