@@ -52,16 +52,19 @@ export class LiveEvents {
       json: false,
       confirm: true,
       setup: async (ch: ConfirmChannel) => {
+        // Subscribers already here followed while nothing was bound (before the first connection
+        // too): what went by meanwhile is unknown to them, so they look again once bound.
+        const resync = this.connects++ > 0 || this.listeners.size > 0;
         await assertEventsExchange(ch, this.opts.names);
         await ch.assertQueue(this.queue, { exclusive: true, autoDelete: true, durable: false });
-        for (const key of this.listeners.keys()) await ch.bindQueue(this.queue, this.opts.names.exchange, key);
-        await ch.consume(this.queue, (msg) => this.dispatch(msg), { noAck: true });
+        // Live before binding what is followed: a subscribe from here on binds its own key.
         this.live = ch;
         ch.once('close', () => {
           if (this.live === ch) this.live = undefined;
         });
-        // Not the first connection: what went by while it was down is unknown to the subscribers.
-        if (this.connects++ > 0) this.forEachListener((listener) => listener.resync());
+        for (const key of this.listeners.keys()) await ch.bindQueue(this.queue, this.opts.names.exchange, key);
+        await ch.consume(this.queue, (msg) => this.dispatch(msg), { noAck: true });
+        if (resync) this.forEachListener((listener) => listener.resync());
       },
     });
   }
@@ -112,8 +115,8 @@ export class LiveEvents {
 
   /**
    * Resolves once the broker has confirmed the bindings of `routingKeys` asked by `subscribe`
-   * (at once when they were bound already; when disconnected, the reconnect binds them and
-   * resyncs). A subscriber reads the current state only after this: an event committed between
+   * (at once when they were bound already; when not connected, at once too: the connection's
+   * setup binds them and tells their subscribers to look again). A subscriber reads the current state only after this: an event committed between
    * that read and a binding still in flight would otherwise never reach it.
    */
   async bound(routingKeys: readonly string[]): Promise<void> {

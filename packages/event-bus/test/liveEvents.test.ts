@@ -68,6 +68,7 @@ describe('live events', () => {
   const [a, b] = replicas as [LiveEvents, LiveEvents];
 
   it('says when a new routing key is bound: an event published right after is heard', async () => {
+    await until('connected', () => a.connected);
     const first = recorder();
     const stop = a.subscribe(['reviews.ReviewAdded'], 'product-9', first);
     await a.bound(['reviews.ReviewAdded']);
