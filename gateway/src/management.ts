@@ -1,5 +1,5 @@
 import { AggregatorRegistry } from 'prom-client';
-import { listen, sendJson, type ListeningServer, type Logger, type RouteHandler } from '@mercado/service-kit';
+import { listenRoutes, sendJson, type ListeningServer, type Logger, type RouteHandler } from '@mercado/service-kit';
 
 /**
  * The management port of a clustered gateway's primary (GATEWAY_WORKERS > 1): the workers share
@@ -32,13 +32,5 @@ export async function servePrimaryManagement(opts: { port: number; host: string;
       }
     },
   };
-  return listen(
-    async (req, res) => {
-      const route = routes[`${req.method} ${new URL(req.url ?? '/', 'http://localhost').pathname}`];
-      if (route) return route(req, res);
-      sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
-    },
-    opts.port,
-    opts.host,
-  );
+  return listenRoutes(routes, opts.port, opts.host);
 }

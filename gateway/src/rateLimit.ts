@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { HttpError, type Logger } from '@mercado/service-kit';
+import { deleteRedisKeys, HttpError, type Logger } from '@mercado/service-kit';
 
 export interface RateLimitOptions {
   redisUrl: string;
@@ -83,16 +83,5 @@ export async function createRateLimiter(opts: RateLimitOptions, logger: Logger):
 
 /** Deletes every key under `keyPrefix` (tests clean up after themselves). */
 export async function deleteRateLimitKeys(redisUrl: string, keyPrefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await deleteRedisKeys(redisUrl, keyPrefix);
 }

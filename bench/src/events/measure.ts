@@ -64,7 +64,8 @@ const components: Record<Exclude<Component, 'bench'>, (comm: string) => boolean>
   redis: (comm) => comm.startsWith('redis-server'),
 };
 
-function cpuTicks(pid: string): number | null {
+/** CPU time of a process in clock ticks (utime + stime), or null once it is gone. */
+export function cpuTicks(pid: string | number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which may itself contain spaces and parentheses.

@@ -3,20 +3,11 @@
  * PostgreSQL backends serving the stack's own databases (the server's shared background
  * processes and other people's backends are not counted here).
  */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { cpuTicks } from '../events/measure.ts';
 
 const MS_PER_TICK = 10;
 
-function ticks(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return null;
-  }
-}
 
 /** The pids of the backends connected to databases whose name starts with `<stack>_`. */
 export async function backendPids(postgresUrl: string, stackName: string): Promise<Map<number, string>> {
@@ -35,11 +26,11 @@ export async function backendPids(postgresUrl: string, stackName: string): Promi
 
 /** Starts measuring the given processes; the returned function gives CPU ms per name since. */
 export function startProcessMeter(processes: ReadonlyMap<number, string>): () => Record<string, number> {
-  const before = new Map([...processes].map(([pid]) => [pid, ticks(pid) ?? 0]));
+  const before = new Map([...processes].map(([pid]) => [pid, cpuTicks(pid) ?? 0]));
   return () => {
     const ms: Record<string, number> = {};
     for (const [pid, name] of processes) {
-      const now = ticks(pid);
+      const now = cpuTicks(pid);
       // A process gone since (a backend that closed) still counts up to its last reading: none here.
       if (now === null) continue;
       ms[name] = (ms[name] ?? 0) + (now - before.get(pid)!) * MS_PER_TICK;

@@ -15,7 +15,7 @@ export {
 } from './internalContext.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { loadSchemaFile } from './schemaFile.ts';
-export { startManagementServer } from './management.ts';
+export { listenRoutes, startManagementServer } from './management.ts';
 export { createPrismaDb, type PrismaClientClass, type PrismaDbOptions } from './prismaDb.ts';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
 export { closeOnSignals, runShutdown, shutdownOnSignals, type ShutdownPlan, type ShutdownStep } from './shutdown.ts';
@@ -26,3 +26,4 @@ export { runService, serviceProcessEnvironment } from './runService.ts';
 export { assertProductionSecret, developmentInternalTokenSecret } from './productionSafety.ts';
 export { isSessionRevoked, notBeforeKey, revokeSessions, SESSION_START_CLAIM, sessionStart } from './sessionRevocation.ts';
 export { idempotencyKey, onceForKey, type KeyedRequest } from './idempotency.ts';
+export { deleteRedisKeys } from './redisKeys.ts';

@@ -23,13 +23,18 @@ export async function startManagementServer(opts: { name: string; port: number; 
     'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok', service: opts.name }),
     'GET /ready': opts.readiness.route(),
   };
+  return listenRoutes(routes, opts.port, opts.host);
+}
+
+/** A server of plain routes by "METHOD /path" (a management port's), 404 for anything else. */
+export function listenRoutes(routes: Record<string, RouteHandler>, port: number, host?: string): Promise<ListeningServer> {
   return listen(
     async (req, res) => {
       const route = routes[`${req.method} ${new URL(req.url ?? '/', 'http://localhost').pathname}`];
       if (route) return route(req, res);
       sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
     },
-    opts.port,
-    opts.host,
+    port,
+    host,
   );
 }

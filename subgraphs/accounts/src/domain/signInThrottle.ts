@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { GraphQLError } from 'graphql';
-import type { Logger } from '@mercado/service-kit';
+import { deleteRedisKeys, type Logger } from '@mercado/service-kit';
 
 /**
  * Sign-in throttling after rate-limiter-flexible's login-protection pattern, counted in Redis so
@@ -126,16 +126,5 @@ export async function createSignInThrottle(opts: SignInThrottleOptions): Promise
 
 /** Deletes every key under `keyPrefix` (tests clean up after themselves). */
 export async function deleteSignInKeys(redisUrl: string, keyPrefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await deleteRedisKeys(redisUrl, keyPrefix);
 }
