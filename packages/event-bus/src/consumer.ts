@@ -146,6 +146,12 @@ export class EventConsumer<Tx extends InboxTransaction> {
           if (this.attachedOn === ch) this.attachedOn = undefined;
         });
         await assertConsumerTopology(ch, names, consumer, Object.keys(this.opts.handlers), this.opts.maxDeliveries ?? 5);
+        // Set here, awaited, rather than as consume()'s `prefetch` option: amqp-connection-manager
+        // 5.0 sends that one without awaiting it, so a channel that closes while it is in flight
+        // rejects a promise nobody holds (seen in CI: "Channel ended, no reply will be
+        // forthcoming" after a broker connection loss). The setup runs on every new channel
+        // before the consumer is re-attached, so the limit holds after each reconnection.
+        await ch.prefetch(this.opts.prefetch ?? DEFAULT_PREFETCH);
       },
     });
     // Emitted once the setup ran and the consumers are re-attached on the new channel.
@@ -153,7 +159,7 @@ export class EventConsumer<Tx extends InboxTransaction> {
       if (settingUp && !this.stopping) this.attachedOn = settingUp;
     });
     if (options.waitForBroker !== false) await this.channel.waitForConnect();
-    await this.channel.consume(queue, (msg) => this.enqueue(msg), { prefetch: this.opts.prefetch ?? DEFAULT_PREFETCH });
+    await this.channel.consume(queue, (msg) => this.enqueue(msg));
   }
 
   /** Messages waiting in this consumer's parking lot (for /metrics). */

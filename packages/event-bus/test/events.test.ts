@@ -28,7 +28,7 @@ import { amqpUrl, brokerNamespace, closeBrokerConnections, createEventDatabases,
 type Databases = Awaited<ReturnType<typeof createEventDatabases>>;
 
 let dbs: Databases;
-const ns = brokerNamespace(['replica', 'envelope']);
+const ns = brokerNamespace(['replica', 'envelope', 'prefetch']);
 const connectionName = `${ns.prefix}-conn`;
 const open: Array<{ stop(): Promise<void> } | AmqpConnectionManager> = [];
 
@@ -131,6 +131,49 @@ describe('integration events', () => {
     await waitFor(async () => (await inboxCount()) === 1000, 120_000, 'all 1,000 events in the inbox');
     expect(await replicaState()).toEqual(await sourceState());
     await waitFor(async () => (await outboxCount()) === 0, 10_000, 'every event deleted from the outbox once confirmed');
+  }, 180_000);
+
+  it('holds a consumer to its prefetch on every channel, also after the broker connection was lost', async () => {
+    const connection = connectToBroker(amqpUrl, silent, `${ns.prefix}-prefetch`);
+    open.push(connection);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const blocked: EventHandler<PgSql> = async (event, tx) => {
+      await gate; // the handler holds every delivery it has been given, unacknowledged
+      await applyItemChange(event, tx);
+    };
+    const consumer = new EventConsumer<PgSql>({
+      consumer: 'prefetch', // its own queue: nothing of the other tests waits in it
+      connection,
+      names: ns.names,
+      logger: silent,
+      prefetch: 3,
+      transaction: pgTransaction(dbs.consumer),
+      handlers: { 'test.ItemChanged': blocked },
+    });
+    await consumer.start();
+    open.push(consumer);
+    await publishRaw(...Array.from({ length: 10 }, (_, i) => newEvent('test', 'ItemChanged', `prefetched-${i}`, 1, { value: i })));
+
+    const probe = await amqplib.connect(amqpUrl);
+    try {
+      const ch = await probe.createChannel();
+      const waiting = async () => (await ch.checkQueue(ns.names.queue('prefetch'))).messageCount;
+      const holdsThree = async () => {
+        await waitFor(async () => (await waiting()) === 7, 30_000, 'three deliveries in flight, seven waiting');
+        await new Promise((r) => setTimeout(r, 200)); // no further delivery comes while three are unacknowledged
+        expect(await waiting()).toBe(7);
+      };
+      await holdsThree();
+      expect(await closeBrokerConnections(`${ns.prefix}-prefetch`)).toBe(1);
+      await waitFor(async () => consumer.attached, 60_000, 'the consumer attached on a new channel');
+      await holdsThree();
+    } finally {
+      release(); // also when it failed: a consumer stops only once its handlers return
+      await probe.close();
+    }
+    const applied = async () => Number((await rows(dbs.consumer, `SELECT count(*) AS n FROM "ItemReplica" WHERE id LIKE 'prefetched-%'`))[0].n);
+    await waitFor(async () => (await applied()) === 10, 60_000, 'all ten applied once released');
   }, 180_000);
 
   it('applies a redelivered event once and never goes back to an older version', async () => {
