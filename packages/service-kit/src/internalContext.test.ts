@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { INTERNAL_IDENTITY, internalTokenSigner, signInternalContext, verifyInternalContext } from './internalContext.ts';
 
 const secret = randomBytes(32).toString('hex');
@@ -55,5 +55,28 @@ describe('internal context', () => {
   it('drops a role it does not know instead of trusting it', async () => {
     const token = await forge({ iat: now(), exp: now() + 60, role: 'root' });
     expect((await verifyInternalContext(token, secret)).viewer).toBeNull();
+  });
+
+  describe('a token verified before', () => {
+    afterEach(() => void vi.useRealTimers());
+
+    it('is taken again until it expires, then refused like any expired token', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const token = internalTokenSigner(secret)({ viewer, requestId: 'r-3' });
+      expect(await verifyInternalContext(token, secret)).toEqual({ viewer, requestId: 'r-3' });
+      vi.setSystemTime(Date.now() + (INTERNAL_IDENTITY.ttlSeconds - 5) * 1000);
+      expect(await verifyInternalContext(token, secret)).toEqual({ viewer, requestId: 'r-3' });
+      vi.setSystemTime(Date.now() + 10_000);
+      await expect(verifyInternalContext(token, secret)).rejects.toThrow(/exp/);
+    });
+
+    it('is not taken with another secret, and what a caller changes in its answer stays its own', async () => {
+      const token = internalTokenSigner(secret)({ viewer, requestId: 'r-4' });
+      const first = await verifyInternalContext(token, secret);
+      first.clientAddress = '10.0.0.1';
+      first.viewer!.role = 'customer';
+      expect(await verifyInternalContext(token, secret)).toEqual({ viewer, requestId: 'r-4' });
+      await expect(verifyInternalContext(token, `${secret}-other`)).rejects.toThrow();
+    });
   });
 });
