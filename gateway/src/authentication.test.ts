@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HttpError } from '@mercado/service-kit';
 import { createAuthenticator } from './authentication.ts';
 
@@ -50,6 +50,25 @@ describe('gateway authentication', () => {
     expect(await refusal(authenticate(`Bearer ${await sign({ role: 'customer' }, Math.floor(Date.now() / 1000) - 5)}`))).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', message: expect.stringMatching(/expired/) });
     expect(await refusal(authenticate(`Bearer ${await sign({ role: 'superuser' })}`))).toMatchObject({ status: 401 });
     expect(await refusal(authenticate('Token abc'))).toMatchObject({ status: 401, message: expect.stringMatching(/Bearer/) });
+  });
+
+  it('takes a token verified before until it expires, and asks about revocation every time', async () => {
+    let revoked = false;
+    let asked = 0;
+    const authenticate = createAuthenticator({ jwksUrl, issuer, audience, isRevoked: async () => (asked++, revoked) });
+    const token = await sign({ role: 'customer' }, Math.floor(Date.now() / 1000) + 30);
+    for (let i = 0; i < 3; i++) expect(await authenticate(`Bearer ${token}`)).toEqual({ id: 'u-1', role: 'customer' });
+    expect(asked).toBe(3);
+    revoked = true;
+    expect(await refusal(authenticate(`Bearer ${token}`))).toMatchObject({ status: 401, message: expect.stringMatching(/revoked/) });
+    revoked = false;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 31_000);
+      expect(await refusal(authenticate(`Bearer ${token}`))).toMatchObject({ status: 401, message: expect.stringMatching(/expired/) });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('answers 503, not 401, when the key set cannot be fetched', async () => {
