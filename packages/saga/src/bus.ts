@@ -34,12 +34,18 @@ export interface SagaCommand<P = unknown> {
   sentAt?: number;
   /** W3C trace context of the span that sent it (`traceparent`), when traces are on. */
   trace?: Record<string, string>;
+  /**
+   * The orchestrator's own, opaque to the participant and returned untouched in the reply: what
+   * the orchestrator knew of the saga when it sent the step, so that applying the reply needs no
+   * read of it (a stale echo only fails the orchestrator's guarded write, which then reads).
+   */
+  echo?: unknown;
 }
 
 export type StepResult = { ok: true; [key: string]: unknown } | { ok: false; reason: string; [key: string]: unknown };
 
 export type SagaMessage =
-  | { kind: 'reply'; sagaId: string; step: string; result: StepResult; attempts?: number; sentAt?: number; trace?: Record<string, string> }
+  | { kind: 'reply'; sagaId: string; step: string; result: StepResult; attempts?: number; sentAt?: number; trace?: Record<string, string>; echo?: unknown }
   /** The orchestrator's own: a step's deadline has passed (found in its saga's row, never queued). */
   | { kind: 'deadline'; sagaId: string; step: string };
 

@@ -38,7 +38,7 @@ export function startParticipant<C extends ParticipantContract>(opts: Participan
   const worker = new Worker<SagaCommand<never>>(
     commandQueue(participant),
     async (job) => {
-      const { sagaId, step, command, payload, replyTo, sentAt, trace } = job.data;
+      const { sagaId, step, command, payload, replyTo, sentAt, trace, echo } = job.data;
       // A span of the saga's trace (the command carries the sender's context); its SQL and the
       // reply it sends are its children.
       return inSpan(
@@ -49,7 +49,7 @@ export function startParticipant<C extends ParticipantContract>(opts: Participan
           if (!handler) throw new UnrecoverableError(`${participant} has no command "${command}"`);
           // The payload is the queue's, not yet validated: each handler validates what it reads.
           const result = await handler(payload, { sagaId, step });
-          await opts.bus.sendReply(replyTo, { kind: 'reply', sagaId, step, result, attempts: job.attemptsMade + 1, ...(sentAt ? { sentAt } : {}) });
+          await opts.bus.sendReply(replyTo, { kind: 'reply', sagaId, step, result, attempts: job.attemptsMade + 1, ...(sentAt ? { sentAt } : {}), ...(echo === undefined ? {} : { echo }) });
           return result;
         },
       );

@@ -85,6 +85,19 @@ describe('a participant', () => {
     ]);
   });
 
+  it("returns the orchestrator's echo untouched with the reply, and none when the command had none", async () => {
+    const { bus, replies } = setUp();
+    const participant = startParticipant({ bus, contract: kitchen, logger, handlers: { cook: async () => ({ ok: true }), wash: async () => ({ ok: true }) } });
+    cleanups.push(participant.close);
+    const sagaId = randomUUID();
+    const echo = { state: 'RUNNING', failureReason: null, order: { id: 'o-1', lines: [{ productId: 'p', quantity: 2 }] } };
+    await bus.sendCommand('kitchen', { ...command(sagaId, 'cookDinner', 'cook', { dish: 'stew', portions: 1 }), echo });
+    await bus.sendCommand('kitchen', command(sagaId, 'cleanUp', 'wash', {}));
+    await until(() => replies.length, (n) => n >= 2);
+    expect(replies.find((r) => r.step === 'cookDinner')!.echo).toEqual(echo);
+    expect(replies.find((r) => r.step === 'cleanUp')).not.toHaveProperty('echo');
+  });
+
   it('fails a command its contract does not name at once, without retrying it', async () => {
     const { bus, replies } = setUp();
     let calls = 0;

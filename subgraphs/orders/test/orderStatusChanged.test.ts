@@ -118,4 +118,21 @@ describe('OrderStatusChanged', () => {
     expect(await loadSaga(db, sagaId)).toMatchObject({ state: 'RUNNING', currentStep: 'authorizePayment' });
     expect((await announced(orderId)).map((e) => e.status)).toEqual(['PENDING']);
   });
+
+  it('applies a reply by its echo; a stale or wrong echo fails the guard and the saga is read instead', async () => {
+    const { orderId, sagaId } = await placed();
+    const { order } = (await loadSaga(db, sagaId))!;
+    const echo = { type: 'placeOrder', state: 'RUNNING', failureReason: null, order };
+    const echoed = (step: string, e: unknown) => handleSagaMessage(db, { kind: 'reply', sagaId, step, result: { ok: true }, echo: e });
+    expect(await echoed('reserveStock', echo)).toMatchObject({ sagaId, step: 'authorizePayment', type: 'placeOrder', state: 'RUNNING', failureReason: null, order });
+    // The same reply again: its echo is stale now, and what comes back is the step the saga waits on.
+    expect(await echoed('reserveStock', echo)).toMatchObject({ step: 'authorizePayment' });
+    // An echo that does not match the saga (here a compensation that never began) is not believed.
+    expect(await echoed('authorizePayment', { ...echo, state: 'COMPENSATING', failureReason: 'TIMED_OUT' })).toMatchObject({ step: 'commitStock', state: 'RUNNING', failureReason: null });
+    expect(await loadSaga(db, sagaId)).toMatchObject({ state: 'RUNNING', currentStep: 'commitStock', failureReason: null });
+    expect((await announced(orderId)).map((e) => [e.version, e.status])).toEqual([
+      [1, 'PENDING'],
+      [2, 'CONFIRMED'],
+    ]);
+  });
 });

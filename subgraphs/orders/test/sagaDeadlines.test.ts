@@ -67,7 +67,7 @@ async function placeOrderSaga(stepTimeoutMs: number): Promise<string> {
   };
   expect(await insertOrderWithSaga(db, order, sagaId, move)).toBeInstanceOf(Date);
   expect(move.currentStep).toBe('reserveStock');
-  await dispatch(bus, { sagaId, step: 'reserveStock', order: { ...order, lines: [{ productId: order.lines[0]!.productId, quantity: 1 }] } });
+  await dispatch(bus, { sagaId, step: 'reserveStock', type: 'placeOrder', state: 'RUNNING', failureReason: null, order: { ...order, lines: [{ productId: order.lines[0]!.productId, quantity: 1 }] } });
   return sagaId;
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { badInput, conflict, graphQLError, isId, notFound, parseInput, requireViewer, type Viewer } from '@mercado/service-kit';
 import { burstTransactionOptions, type Db } from '../db.ts';
 import type { Order } from '../generated/prisma/client.ts';
-import { firstMove, startSaga, type Dispatch } from '../saga/orchestrator.ts';
+import { firstMove, nextDispatch, startSaga, type Dispatch } from '../saga/orchestrator.ts';
 import { insertOrderWithSaga, newSagaId, type NewOrderRow } from '../saga/store.ts';
 
 const MAX_LINES = 20;
@@ -97,7 +97,7 @@ export async function placeOrder(
     rejectionReason: null,
   };
   const sagaOrder = { id: row.id, userId: row.userId, totalCents: row.totalCents, currency: row.currency, lines };
-  return { order, dispatch: move.currentStep ? { sagaId, step: move.currentStep, order: sagaOrder } : null };
+  return { order, dispatch: nextDispatch({ id: sagaId, type: 'placeOrder', order: sagaOrder }, move) };
 }
 
 /** Cancels a confirmed order of the viewer's: refund and restock through a cancelOrder saga. */

@@ -10,12 +10,40 @@ import { applyMove, idleSagas, insertSaga, loadSaga, sagasPastDeadline, type Mov
 
 export const ORCHESTRATOR = 'orders';
 
-/** A remote step to send once the statement that started it has committed. */
+/**
+ * A remote step to send once the statement that started it has committed, with what the saga is
+ * then (its type, state and failure so far, its order): the command carries that as its echo and
+ * the reply brings it back, so applying the reply needs no read of the saga.
+ */
 export interface Dispatch {
   sagaId: string;
   step: StepName;
   order: SagaOrder;
+  type: SagaType;
+  state: SagaState;
+  failureReason: string | null;
 }
+
+/** What a command's echo holds (`Dispatch` less what the reply says itself). */
+interface SagaEcho {
+  type: SagaType;
+  state: SagaState;
+  failureReason: string | null;
+  order: SagaOrder;
+}
+
+/** The saga as it was when the step was sent, from a reply's echo; null when the reply has none (an older participant). */
+function echoedSaga(msg: SagaMessage): SagaRow | null {
+  if (msg.kind !== 'reply' || typeof msg.echo !== 'object' || msg.echo === null) return null;
+  const echo = msg.echo as Partial<SagaEcho>;
+  if ((echo.type !== 'placeOrder' && echo.type !== 'cancelOrder') || !inProgress(echo.state!) || typeof echo.order?.id !== 'string') return null;
+  const failureReason = typeof echo.failureReason === 'string' ? echo.failureReason : null;
+  return { id: msg.sagaId, orderId: echo.order.id, type: echo.type, state: echo.state!, currentStep: msg.step as StepName, failureReason, order: echo.order };
+}
+
+/** The step a move leaves the saga waiting on, to send. */
+export const nextDispatch = (saga: { id: string; type: SagaType; order: SagaOrder }, move: Move): Dispatch | null =>
+  move.currentStep ? { sagaId: saga.id, step: move.currentStep, order: saga.order, type: saga.type, state: move.state, failureReason: move.failureReason } : null;
 
 /**
  * Follows a decision through the orchestrator's own (local) steps until the saga waits on a
@@ -69,24 +97,30 @@ export function firstMove(type: SagaType, stepTimeoutMs: number): Move {
 export async function startSaga(tx: Tx | Db, type: SagaType, order: SagaOrder, stepTimeoutMs: number, sagaId: string): Promise<Dispatch | null> {
   const move = firstMove(type, stepTimeoutMs);
   await insertSaga(tx, { id: sagaId, orderId: order.id, type, order }, move);
-  return move.currentStep ? { sagaId, step: move.currentStep, order } : null;
+  return nextDispatch({ id: sagaId, type, order }, move);
 }
 
-const inProgress = (state: SagaState) => state === 'RUNNING' || state === 'COMPENSATING';
+function inProgress(state: SagaState): boolean {
+  return state === 'RUNNING' || state === 'COMPENSATING';
+}
 
 /** The step a saga waits on, to send (again), if it waits on a participant. */
 const waitingOn = (saga: SagaRow): Dispatch | null =>
-  inProgress(saga.state) && saga.currentStep && remoteSteps[saga.currentStep] ? { sagaId: saga.id, step: saga.currentStep, order: saga.order } : null;
+  inProgress(saga.state) && saga.currentStep && remoteSteps[saga.currentStep]
+    ? { sagaId: saga.id, step: saga.currentStep, order: saga.order, type: saga.type, state: saga.state, failureReason: saga.failureReason }
+    : null;
 
 /**
  * One reply or deadline: read the saga, decide, and apply the move in one guarded statement. A
  * message for a step the saga no longer waits on (a duplicate, an answer after its deadline)
  * changes nothing; it only re-sends the step the saga does wait on, in case a crash lost that send.
- * Two statements in all (the read and the move), no transaction.
+ * A reply that echoes the saga as it was when its step was sent is applied in one statement (the
+ * move, guarded by that state: a stale echo fails the guard and the saga is read); otherwise two
+ * (the read and the move). No transaction.
  */
 export async function handleSagaMessage(db: Db, msg: SagaMessage, stepTimeoutMs = 10_000): Promise<Dispatch | null> {
   for (let attempt = 0; ; attempt++) {
-    const saga = await loadSaga(db, msg.sagaId);
+    const saga = (attempt === 0 && echoedSaga(msg)) || (await loadSaga(db, msg.sagaId));
     if (!saga) return null;
     const current = saga.currentStep;
     if (current !== msg.step || !inProgress(saga.state)) return waitingOn(saga);
@@ -105,10 +139,10 @@ export async function handleSagaMessage(db: Db, msg: SagaMessage, stepTimeoutMs 
       error: outcome.ok ? null : detail ? `${outcome.reason}: ${detail}` : outcome.reason,
       ...(msg.kind === 'reply' && msg.attempts ? { attempts: msg.attempts } : {}),
     };
-    if (await applyMove(db, saga, { state: saga.state, step: current }, move)) {
+    if (await applyMove(db, saga, { state: saga.state, step: current, failureReason: saga.failureReason }, move)) {
       if (msg.kind === 'reply' && msg.sentAt) sagaMetrics.stepDuration.observe({ step: current }, Math.max(0, Date.now() - msg.sentAt) / 1000);
       if (!outcome.ok && saga.state === 'RUNNING' && move.state !== 'RUNNING') sagaMetrics.compensations.inc({ type: saga.type, reason: outcome.reason });
-      return move.currentStep ? { sagaId: saga.id, step: move.currentStep, order: saga.order } : null;
+      return nextDispatch(saga, move);
     }
     // Someone moved the saga between the read and the write: read again (it has moved on, so
     // this message is now a duplicate, unless the guard failed for another reason).
@@ -121,7 +155,14 @@ export async function dispatch(bus: SagaBus, d: Dispatch, resend = false): Promi
   const def = remoteSteps[d.step]!;
   await bus.sendCommand(
     def.participant,
-    { sagaId: d.sagaId, step: d.step, command: def.command, payload: def.payload(d.order), replyTo: replyQueue(ORCHESTRATOR) },
+    {
+      sagaId: d.sagaId,
+      step: d.step,
+      command: def.command,
+      payload: def.payload(d.order),
+      replyTo: replyQueue(ORCHESTRATOR),
+      echo: { type: d.type, state: d.state, failureReason: d.failureReason, order: d.order } satisfies SagaEcho,
+    },
     { resend },
   );
 }

@@ -129,12 +129,17 @@ function announcedEvents(move: Move, order: SagaOrder): { sql: Prisma.Sql; any: 
 }
 
 /**
- * Applies a move to a saga that is still where `from` says (its state and the step it waited
- * on), in one statement: locks the saga row (and the order's, when the order changes) if and only
+ * Applies a move to a saga that is still where `from` says (its state, the step it waited on and
+ * its failure so far), in one statement: locks the saga row (and the order's, when the order changes) if and only
  * if the guard holds, then updates the saga, ends its step, adds the new ones, moves the order and
  * writes the events. Returns false when the guard did not hold: someone else moved the saga first.
  */
-export async function applyMove(db: Sql, saga: Pick<SagaRow, 'id' | 'orderId' | 'order'>, from: { state: SagaState; step: StepName }, move: Move): Promise<boolean> {
+export async function applyMove(
+  db: Sql,
+  saga: Pick<SagaRow, 'id' | 'orderId' | 'order'>,
+  from: { state: SagaState; step: StepName; failureReason: string | null },
+  move: Move,
+): Promise<boolean> {
   const touchesOrder = move.transition !== null || move.announce;
   const ended = move.ended!;
   const events = announcedEvents(move, saga.order);
@@ -147,7 +152,8 @@ export async function applyMove(db: Sql, saga: Pick<SagaRow, 'id' | 'orderId' | 
   const [row] = await db.$queryRaw<Array<{ applied: number }>>`
     WITH locked AS (
       SELECT s."id" FROM "Saga" s JOIN "Order" ord ON ord."id" = s."orderId"
-      WHERE s."id" = ${saga.id}::uuid AND s."state" = ${from.state}::"SagaState" AND s."currentStep" = ${from.step} ${orderGuard}
+      WHERE s."id" = ${saga.id}::uuid AND s."state" = ${from.state}::"SagaState" AND s."currentStep" = ${from.step}
+        AND s."failureReason" IS NOT DISTINCT FROM ${from.failureReason}::text ${orderGuard}
       FOR UPDATE OF s ${touchesOrder ? Prisma.sql`, ord` : Prisma.empty}),
     s AS (
       UPDATE "Saga" SET "state" = ${move.state}::"SagaState", "currentStep" = ${move.currentStep}, "failureReason" = ${move.failureReason},
