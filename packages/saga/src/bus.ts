@@ -68,6 +68,11 @@ export class SagaBus {
   constructor(readonly config: SagaBusConfig) {
     // BullMQ requires maxRetriesPerRequest: null: blocking commands must wait through reconnects.
     this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    // Each open queue listens for this shared connection's errors, but none is open before the
+    // first send or after close(): without a listener of its own, a socket error then (EPIPE,
+    // seen in a test under load) is reported by ioredis as an "Unhandled error event". It
+    // reconnects by itself, and a command that fails meanwhile rejects to whoever sent it.
+    this.connection.on('error', () => {});
   }
 
   queue(name: string): Queue {
