@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 
 /**
@@ -37,10 +38,29 @@ function loadBindings(): Promise<Bindings> {
   return bindings;
 }
 
-/** Opens a schema engine connected to one database; free it with `engine.free()`. */
-export async function openSchemaEngine(connectionString: string): Promise<SchemaEngine> {
+/**
+ * Runs `work` with a schema engine connected to one database, then frees the engine and closes
+ * its connections. The engine takes PostgreSQL's migration advisory lock (72707369) on the
+ * session it migrates with and never unlocks it; freeing the engine does not close the adapter's
+ * pool, so that session, and the lock, outlived every call by the pool's 10 s idle timeout. The
+ * next migration of the same database (a second replica starting, a test applying twice) waited
+ * for it, racing the engine's own 10 s lock timeout (seen in CI: "Timed out trying to acquire a
+ * postgres advisory lock" on a loaded machine). The pool is ours here, and ended here.
+ */
+export async function withSchemaEngine<T>(connectionString: string, work: (engine: SchemaEngine) => Promise<T>): Promise<T> {
   const bg = await loadBindings();
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString }));
-  const engineLog = () => {};
-  return bg.SchemaEngine.new({ datamodels: undefined }, engineLog, adapter);
+  const pool = new pg.Pool({ connectionString });
+  pool.on('error', () => {}); // an idle connection dropped by the server: the next query reconnects
+  try {
+    const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
+    const engineLog = () => {};
+    const engine = await bg.SchemaEngine.new({ datamodels: undefined }, engineLog, adapter);
+    try {
+      return await work(engine);
+    } finally {
+      engine.free();
+    }
+  } finally {
+    await pool.end();
+  }
 }
