@@ -1,13 +1,16 @@
 import type pg from 'pg';
 
 /**
- * Prisma's raw-SQL tagged templates over a plain pg client, for code that moves events without
- * a generated Prisma client (the event-bus tests, the events benchmark). Values become $n
- * parameters exactly as Prisma sends them; arrays go as PostgreSQL arrays.
+ * Prisma's raw-SQL methods over a plain pg client, for code that moves events without Prisma's
+ * interactive transaction: the consumers whose handlers are raw SQL (`transaction: 'pg'`), the
+ * event-bus tests, the events benchmark. Values become $n parameters exactly as Prisma sends
+ * them; arrays go as PostgreSQL arrays.
  */
 export interface PgSql {
   $executeRaw(strings: TemplateStringsArray, ...values: unknown[]): Promise<number>;
   $queryRaw<T = unknown>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T>;
+  /** A statement whose text is built by the caller (a checked table name), with $n parameters. */
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
 }
 
 const toText = (strings: TemplateStringsArray) => strings.reduce((acc, s, i) => acc + (i > 0 ? `$${i}` : '') + s, '');
@@ -19,6 +22,9 @@ export function pgSql(client: pg.ClientBase): PgSql {
     },
     async $queryRaw<T>(strings: TemplateStringsArray, ...values: unknown[]) {
       return (await client.query(toText(strings), values)).rows as T;
+    },
+    async $executeRawUnsafe(query, ...values) {
+      return (await client.query(query, values)).rowCount ?? 0;
     },
   };
 }

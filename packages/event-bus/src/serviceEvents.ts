@@ -1,9 +1,11 @@
+import pg from 'pg';
 import type { Logger } from 'pino';
 import { connectToBroker } from './connection.ts';
 import { EventConsumer, type Handler, type InboxTransaction } from './consumer.ts';
 import type { IntegrationEvent } from './envelope.ts';
 import { appendToOutbox, type SqlTransaction } from './outbox.ts';
 import { reportOutbox, reportParkingLot } from './metrics.ts';
+import { pgTransaction, type PgSql } from './pgTransaction.ts';
 import { OutboxRelay } from './relay.ts';
 import { topologyNames } from './topology.ts';
 
@@ -13,8 +15,14 @@ export interface ServiceEvents<TDb, Tx extends InboxTransaction = any> {
   produces: boolean;
   /** Handlers by routing key (`<source>.<Type>`) for the events it replicates. */
   handlers?: Record<string, Handler<Tx>>;
-  /** Runs fn in one transaction of the service's database. */
-  transaction?: <T>(db: TDb, fn: (tx: Tx) => Promise<T>) => Promise<T>;
+  /**
+   * How the consumer runs a batch in one transaction of the service's database: a function of
+   * the service's client (Prisma's interactive `$transaction`), or `'pg'` when every handler is
+   * raw SQL (Tx is PgSql): a plain pg transaction on a small pool of the consumer's own, which
+   * spares the CPU Prisma's interactive transaction spends around the statements it carries
+   * (docs/performance.md, Run 5). The consumer's SQL is then not in Prisma's trace spans.
+   */
+  transaction?: (PgSql extends Tx ? 'pg' : never) | (<T>(db: TDb, fn: (tx: Tx) => Promise<T>) => Promise<T>);
   /**
    * Source side of a rebuild and of a check: the current state of every aggregate it publishes,
    * as snapshot events (at the aggregate's current version).
@@ -105,13 +113,17 @@ export async function startEventWorkers<TDb>(
   const startOptions = { waitForBroker: config.waitForBroker ?? true };
   let consumer: EventConsumer<any> | undefined;
   let relay: OutboxRelay | undefined;
+  let consumerPool: pg.Pool | undefined;
   if (events.handlers) {
+    const { transaction } = events;
+    if (!transaction) throw new Error(`${service.name} has event handlers but no transaction to run them in`);
+    if (transaction === 'pg') consumerPool = consumerTransactionPool(config.databaseUrl, config.logger);
     consumer = new EventConsumer({
       consumer: service.name,
       connection,
       names,
       handlers: events.handlers,
-      transaction: (fn) => events.transaction!(db, fn),
+      transaction: transaction === 'pg' ? pgTransaction(consumerPool!) : (fn) => transaction(db, fn),
       logger: config.logger,
     });
     await consumer.start(startOptions);
@@ -138,6 +150,21 @@ export async function startEventWorkers<TDb>(
       await stopRelay();
       await stopConsuming();
       await connection.close();
+      await consumerPool?.end();
     },
   };
+}
+
+/**
+ * The pool a consumer with `transaction: 'pg'` applies its batches on. Two connections: the
+ * consumer applies one batch at a time (the next gathers while it commits), and the hourly inbox
+ * prune may run beside it. The limits are Prisma's interactive transactions' in the services
+ * (service-kit's defaultTransactionOptions: 8 s to get a connection, 15 s for the work), so that
+ * a stuck batch still fails, and is retried message by message, as before. Commits stay
+ * synchronous: the broker's ack follows the inbox row's commit.
+ */
+function consumerTransactionPool(databaseUrl: string, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: 8_000, statement_timeout: 15_000 });
+  pool.on('error', (err) => logger.warn({ err }, 'event consumer pool error'));
+  return pool;
 }

@@ -1,12 +1,11 @@
-import { newestPerAggregate, parsePayload, type BatchEventHandler } from '@mercado/event-bus';
+import { newestPerAggregate, parsePayload, type BatchEventHandler, type PgSql } from '@mercado/event-bus';
 import { z } from 'zod';
-import type { Tx } from '../db.ts';
 
 // Our own reading of inventory's event: only the fields the catalog uses.
 export const stockChanged = z.object({ available: z.number().int().min(0) });
 
 /** inventory.StockChanged / StockSnapshotPublished: keep the replica the catalog answers Product.inStock from. */
-export const applyStockChanges: BatchEventHandler<Tx> = {
+export const applyStockChanges: BatchEventHandler<PgSql> = {
   async batch(events, tx) {
     const stock = newestPerAggregate(events).map((event) => ({ event, ...parsePayload(stockChanged, event) }));
     await tx.$executeRaw`

@@ -1,15 +1,16 @@
-import { parsePayload, replicaKey, type ServiceEvents } from '@mercado/event-bus';
-import type { Db, Tx } from '../db.ts';
+import { parsePayload, replicaKey, type PgSql, type ServiceEvents } from '@mercado/event-bus';
+import type { Db } from '../db.ts';
 import { applyStockChanges, stockChanged } from './StockChanged.ts';
 import { ProductSnapshotPublished } from './ProductSnapshotPublished.ts';
 
-export const catalogEvents: ServiceEvents<Db, Tx> = {
+export const catalogEvents: ServiceEvents<Db, PgSql> = {
   produces: true,
   handlers: {
     'inventory.StockChanged': applyStockChanges,
     'inventory.StockSnapshotPublished': applyStockChanges,
   },
-  transaction: (db, fn) => db.$transaction(fn),
+  // Every handler is one raw statement: a plain pg transaction does.
+  transaction: 'pg',
   async snapshot(db) {
     const products = await db.product.findMany({ orderBy: { sku: 'asc' } });
     return products.map(ProductSnapshotPublished);

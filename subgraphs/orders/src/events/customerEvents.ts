@@ -1,11 +1,10 @@
-import { newestPerAggregate, parsePayload, type BatchEventHandler } from '@mercado/event-bus';
+import { newestPerAggregate, parsePayload, type BatchEventHandler, type PgSql } from '@mercado/event-bus';
 import { z } from 'zod';
-import type { Tx } from '../db.ts';
 
 export const customerState = z.object({ name: z.string(), email: z.string() });
 
 /** accounts.UserRegistered / UserSnapshotPublished: the customer's name and email, newest version wins. */
-export const applyCustomerStates: BatchEventHandler<Tx> = {
+export const applyCustomerStates: BatchEventHandler<PgSql> = {
   async batch(events, tx) {
     const customers = newestPerAggregate(events).map((event) => ({ event, ...parsePayload(customerState, event) }));
     await tx.$executeRaw`

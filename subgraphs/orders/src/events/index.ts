@@ -1,9 +1,9 @@
-import { parsePayload, replicaKey, type ServiceEvents } from '@mercado/event-bus';
-import type { Db, Tx } from '../db.ts';
+import { parsePayload, replicaKey, type PgSql, type ServiceEvents } from '@mercado/event-bus';
+import type { Db } from '../db.ts';
 import { applyCustomerStates, customerState } from './customerEvents.ts';
 import { applyProductStates, productState } from './productEvents.ts';
 
-export const ordersEvents: ServiceEvents<Db, Tx> = {
+export const ordersEvents: ServiceEvents<Db, PgSql> = {
   produces: true,
   handlers: {
     'catalog.ProductCreated': applyProductStates,
@@ -12,7 +12,8 @@ export const ordersEvents: ServiceEvents<Db, Tx> = {
     'accounts.UserRegistered': applyCustomerStates,
     'accounts.UserSnapshotPublished': applyCustomerStates,
   },
-  transaction: (db, fn) => db.$transaction(fn),
+  // Every handler is one raw statement: a plain pg transaction does.
+  transaction: 'pg',
   readModel: {
     sources: ['catalog', 'accounts'],
     async clear(db) {

@@ -1,6 +1,5 @@
-import { newestPerAggregate, parsePayload, type BatchEventHandler } from '@mercado/event-bus';
+import { newestPerAggregate, parsePayload, type BatchEventHandler, type PgSql } from '@mercado/event-bus';
 import { z } from 'zod';
-import type { Tx } from '../db.ts';
 
 // Orders' own reading of the catalog's product events: the fields it prices orders with.
 export const productState = z.object({
@@ -11,7 +10,7 @@ export const productState = z.object({
 });
 
 /** catalog.ProductCreated / ProductPriceChanged / ProductSnapshotPublished: newest version wins. */
-export const applyProductStates: BatchEventHandler<Tx> = {
+export const applyProductStates: BatchEventHandler<PgSql> = {
   async batch(events, tx) {
     const products = newestPerAggregate(events).map((event) => ({ event, ...parsePayload(productState, event) }));
     await tx.$executeRaw`

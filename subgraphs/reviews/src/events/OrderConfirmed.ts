@@ -1,6 +1,5 @@
-import { parsePayload, type BatchEventHandler } from '@mercado/event-bus';
+import { parsePayload, type BatchEventHandler, type PgSql } from '@mercado/event-bus';
 import { z } from 'zod';
-import type { Tx } from '../db.ts';
 
 // Reviews' own reading of orders' event: who bought which products.
 const orderConfirmed = z.object({
@@ -9,7 +8,7 @@ const orderConfirmed = z.object({
 });
 
 /** orders.OrderConfirmed: remember the purchases. A set, so replays and reordering are harmless. */
-export const recordPurchases: BatchEventHandler<Tx> = {
+export const recordPurchases: BatchEventHandler<PgSql> = {
   async batch(events, tx) {
     const purchases = events.flatMap((event) => {
       const { customerId, lines } = parsePayload(orderConfirmed, event);

@@ -1,11 +1,11 @@
-import { existenceReplica, type ServiceEvents } from '@mercado/event-bus';
-import type { Db, Tx } from '../db.ts';
+import { existenceReplica, type PgSql, type ServiceEvents } from '@mercado/event-bus';
+import type { Db } from '../db.ts';
 import { recordPurchases } from './OrderConfirmed.ts';
 
 /** Which products exist, from the catalog's events: a review of any other product is refused. */
-const products = existenceReplica<Db, Tx>({ source: 'catalog', table: 'ProductReplica', delegate: (db) => db.productReplica });
+const products = existenceReplica<Db, PgSql>({ source: 'catalog', table: 'ProductReplica', delegate: (db) => db.productReplica });
 
-export const reviewsEvents: ServiceEvents<Db, Tx> = {
+export const reviewsEvents: ServiceEvents<Db, PgSql> = {
   produces: false,
   handlers: {
     'orders.OrderConfirmed': recordPurchases,
@@ -13,7 +13,8 @@ export const reviewsEvents: ServiceEvents<Db, Tx> = {
     'catalog.ProductPriceChanged': products.handler,
     'catalog.ProductSnapshotPublished': products.handler,
   },
-  transaction: (db, fn) => db.$transaction(fn),
+  // Every handler is one raw statement: a plain pg transaction does.
+  transaction: 'pg',
   // The products it knows of. (Purchases are a set built from OrderConfirmed, not a copy of any state.)
   readModel: products.readModel,
 };
