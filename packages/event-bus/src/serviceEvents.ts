@@ -117,7 +117,7 @@ export async function startEventWorkers<TDb>(
   if (events.handlers) {
     const { transaction } = events;
     if (!transaction) throw new Error(`${service.name} has event handlers but no transaction to run them in`);
-    if (transaction === 'pg') consumerPool = consumerTransactionPool(config.databaseUrl, config.logger);
+    if (transaction === 'pg') consumerPool = consumerTransactionPool(config.databaseUrl, `${service.name} event consumer`, config.logger);
     consumer = new EventConsumer({
       consumer: service.name,
       connection,
@@ -163,8 +163,9 @@ export async function startEventWorkers<TDb>(
  * a stuck batch still fails, and is retried message by message, as before. Commits stay
  * synchronous: the broker's ack follows the inbox row's commit.
  */
-function consumerTransactionPool(databaseUrl: string, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: 8_000, statement_timeout: 15_000 });
+function consumerTransactionPool(databaseUrl: string, name: string, logger: Logger): pg.Pool {
+  // Named, so that pg_stat_activity tells its connections from the service's Prisma pool.
+  const pool = new pg.Pool({ connectionString: databaseUrl, application_name: name, max: 2, connectionTimeoutMillis: 8_000, statement_timeout: 15_000 });
   pool.on('error', (err) => logger.warn({ err }, 'event consumer pool error'));
   return pool;
 }

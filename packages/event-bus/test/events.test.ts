@@ -16,6 +16,7 @@ import {
   pgSql,
   pgTransaction,
   redriveParked,
+  startEventWorkers,
   type PgSql,
   type AmqpConnectionManager,
   type BatchEventHandler,
@@ -28,7 +29,7 @@ import { amqpUrl, brokerNamespace, closeBrokerConnections, createEventDatabases,
 type Databases = Awaited<ReturnType<typeof createEventDatabases>>;
 
 let dbs: Databases;
-const ns = brokerNamespace(['replica', 'envelope', 'prefetch']);
+const ns = brokerNamespace(['replica', 'envelope', 'prefetch', 'workers']);
 const connectionName = `${ns.prefix}-conn`;
 const open: Array<{ stop(): Promise<void> } | AmqpConnectionManager> = [];
 
@@ -357,5 +358,22 @@ describe('integration events', () => {
     expect(consumer.appliedCount - applied).toBe(1);
     expect(await redriveParked(amqpUrl, ns.names, 'replica')).toBe(1);
     expect(await rows(dbs.consumer, `SELECT applied FROM "ItemReplica" WHERE id = 'cursed'`)).toEqual([{ applied: 1 }]);
+  });
+  it("runs a service's raw-SQL handlers in a plain pg transaction on a pool of its own (transaction: 'pg'), closed with the workers", async () => {
+    const service = { name: 'workers', events: { produces: false, handlers: { 'test.ItemChanged': applyItemChange }, transaction: 'pg' as const } };
+    const workers = await startEventWorkers(service, undefined, { amqpUrl, prefix: ns.prefix, databaseUrl: dbs.consumerUrl, logger: silent });
+    const poolBackends = async () => Number((await rows(dbs.consumer, `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'workers event consumer'`))[0].n);
+    try {
+      const event = newEvent('test', 'ItemChanged', 'through-pg', 1, { value: 7 });
+      await publishRaw(event);
+      await waitFor(async () => (await rows(dbs.consumer, `SELECT 1 FROM "ItemReplica" WHERE id = 'through-pg'`)).length === 1, 30_000, 'the event applied');
+      expect(await rows(dbs.consumer, `SELECT value, version FROM "ItemReplica" WHERE id = 'through-pg'`)).toEqual([{ value: 7, version: 1 }]);
+      expect(await rows(dbs.consumer, `SELECT id FROM "InboxEvent" WHERE id = '${event.id}'`)).toHaveLength(1);
+      expect(await poolBackends()).toBeGreaterThan(0);
+      expect(await poolBackends()).toBeLessThanOrEqual(2);
+    } finally {
+      await workers.close();
+    }
+    await waitFor(async () => (await poolBackends()) === 0, 10_000, 'the pool closed');
   });
 });
