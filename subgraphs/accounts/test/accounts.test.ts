@@ -111,19 +111,22 @@ describe('register and login', () => {
     expect(wrongPassword.body.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
     expect(unknownEmail.body).toEqual(wrongPassword.body);
 
-    // Without the decoy hash an unknown email answers in a few ms and a wrong password in tens.
+    // Without the decoy hash an unknown email costs a few ms and a wrong password tens (Argon2id).
+    // Measured as this process's CPU time (every thread's, the hash's included), not wall time:
+    // what the answer costs does not change with how busy the machine is, how long it waits does.
     const median = async (variables: Record<string, string>) => {
-      const times: number[] = [];
+      const costs: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const t = performance.now();
+        const before = process.cpuUsage();
         await graphql(service, LOGIN, variables);
-        times.push(performance.now() - t);
+        const { user, system } = process.cpuUsage(before);
+        costs.push((user + system) / 1000);
       }
-      return times.sort((a, b) => a - b)[2]!;
+      return costs.sort((a, b) => a - b)[2]!;
     };
     const wrong = await median({ email, password: 'not the password' });
     const unknown = await median({ email: `nobody-${email}`, password: 'not the password' });
-    expect(unknown).toBeGreaterThan(wrong * 0.4);
+    expect(unknown).toBeGreaterThan(wrong * 0.6); // measured: ~1.0 with the decoy, ~0.3 without
   });
 });
 
