@@ -126,7 +126,13 @@ describe("the runtime stage's files", async () => {
       await ensureDatabase(databaseUrl);
       const entry = join(dir, 'bin/mercado');
       const env = { PATH: process.env.PATH!, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
-      execFileSync(entry, ['catalog', 'migrate'], { env, stdio: 'pipe' });
+      try {
+        execFileSync(entry, ['catalog', 'migrate'], { env, stdio: 'pipe' });
+      } catch (error) {
+        // What the command printed says why (seen once in CI under load, without it: unknown).
+        const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
+        throw new Error(`\`mercado catalog migrate\` failed:\n${stderr?.toString() ?? ''}${stdout?.toString() ?? ''}`);
+      }
       const [port, metricsPort] = [await freePort(), await freePort()];
       const child = spawn(entry, ['catalog'], {
         env: { ...env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort), INTERNAL_TOKEN_SECRET: randomBytes(32).toString('hex'), AMQP_URL: amqpUrl, EVENTS_PREFIX: name },
