@@ -15,8 +15,9 @@
  * `bundleForNode` is also how the bench compiles the plain @apollo/gateway baseline, so both
  * gateways run the same way.
  */
-import { rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,6 +44,37 @@ const workspaceSourcesOnly: Plugin = {
   },
 };
 
+/**
+ * Prisma's generated client imports its query compiler as a module holding the WebAssembly as a
+ * base64 string (2.3 MB for the small postgresql build) and decodes it. An ES module's source is
+ * kept for as long as the process runs, and so is the string literal parsed from it: 4.4 MB of
+ * heap in every subgraph for bytes used once. The bundle reads the same bytes from a `.wasm` file
+ * written next to it at build time instead (found by the image's file trace like any file read
+ * through `new URL(..., import.meta.url)`). The generated client's code changes with Prisma
+ * versions: if it no longer loads the compiler the way this expects, the build fails here.
+ */
+function queryCompilerAsFile(outdir: string): Plugin {
+  const load = /const \{ wasm \} = await import\("(@prisma\/client\/runtime\/(query_compiler_\w+_bg\.\w+)\.wasm-base64\.mjs)"\)\n(\s*)return await decodeBase64AsWasm\(wasm\)/;
+  return {
+    name: 'query-compiler-as-file',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]generated[\\/]prisma[\\/]internal[\\/]class\.ts$/ }, async (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!source.includes('wasm-base64')) return undefined;
+        const match = load.exec(source);
+        if (!match) throw new Error(`${args.path}: Prisma's client no longer loads its query compiler as packages/build/src/bundle.ts expects; update queryCompilerAsFile`);
+        const [whole, specifier, name, indent] = match as unknown as [string, string, string, string];
+        const { wasm } = (await import(pathToFileURL(createRequire(args.path).resolve(specifier)).href)) as { wasm: string };
+        mkdirSync(outdir, { recursive: true });
+        writeFileSync(`${outdir}/${name}.wasm`, Buffer.from(wasm, 'base64'));
+        // Two lines for two, so that the source map's lines still match the generated file's.
+        const replacement = `const bytes = readQueryCompiler(new URL(${JSON.stringify(`./${name}.wasm`)}, import.meta.url))\n${indent}return new WebAssembly.Module(bytes)`;
+        return { contents: `${source.replace(whole, replacement)}\nimport { readFileSync as readQueryCompiler } from 'node:fs'\n`, loader: 'ts' };
+      });
+    },
+  };
+}
+
 /** Compiles `entryPoints` and what they import from the workspace into ES modules in `outdir`. */
 export async function bundleForNode(entryPoints: string[], outdir: string): Promise<void> {
   rmSync(outdir, { recursive: true, force: true });
@@ -61,7 +93,7 @@ export async function bundleForNode(entryPoints: string[], outdir: string): Prom
     // Names stay as written: stack traces and logs read like the sources.
     keepNames: true,
     logLevel: 'warning',
-    plugins: [workspaceSourcesOnly],
+    plugins: [workspaceSourcesOnly, queryCompilerAsFile(outdir)],
   });
 }
 
