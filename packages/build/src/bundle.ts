@@ -45,6 +45,23 @@ const workspaceSourcesOnly: Plugin = {
 };
 
 /**
+ * Node 24's `node:http` exports undici's `WebSocket` through a lazy getter. Imported from an ES
+ * module, a built-in gets an ES facade that reads every export once, so that getter loads undici
+ * (745 KB of source) and the web streams, workers and files it needs, in a process that never
+ * uses them: 11 MiB of resident memory in a bare Node 24 process that imports `createServer`
+ * (measured). The bundle takes `node:http` as its CommonJS exports (`process.getBuiltinModule`),
+ * which reads nothing until used; esbuild's interop keeps `import { createServer } from
+ * 'node:http'` in the sources as it is.
+ */
+const httpWithoutEsmFacade: Plugin = {
+  name: 'http-without-esm-facade',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, () => ({ path: 'node:http', namespace: 'builtin-exports' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-exports' }, (args) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/**
  * Prisma's generated client imports its query compiler as a module holding the WebAssembly as a
  * base64 string (2.3 MB for the small postgresql build) and decodes it. An ES module's source is
  * kept for as long as the process runs, and so is the string literal parsed from it: 4.4 MB of
@@ -93,7 +110,7 @@ export async function bundleForNode(entryPoints: string[], outdir: string): Prom
     // Names stay as written: stack traces and logs read like the sources.
     keepNames: true,
     logLevel: 'warning',
-    plugins: [workspaceSourcesOnly, queryCompilerAsFile(outdir)],
+    plugins: [httpWithoutEsmFacade, workspaceSourcesOnly, queryCompilerAsFile(outdir)],
   });
 }
 
