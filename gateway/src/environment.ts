@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { commonEnvironment, parseEnvironment } from '@mercado/service-kit';
 import { developmentCorsOrigins } from './httpSecurity.ts';
 import { defaultOperationLimits, defaultRequestLimits } from './limits.ts';

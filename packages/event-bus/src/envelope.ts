@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * An integration event: a past-tense fact one service tells the others. `version` is the

@@ -6,7 +6,7 @@
  * what it receives (a bug or an old message on the queue must not reach its database), with these
  * schemas, whose messages name the field at fault.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineParticipant } from './contract.ts';
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

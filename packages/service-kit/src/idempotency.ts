@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { conflict } from './errors.ts';
 import { parseInput } from './validation.ts';
 

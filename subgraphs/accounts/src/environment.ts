@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The accounts service's own variables (every service's common ones come from service-kit). */
 export const accountsEnvironment = {

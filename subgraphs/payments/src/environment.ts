@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_CREDIT_LIMIT_CENTS, MAX_CREDIT_LIMIT_CENTS } from './domain/accounts.ts';
 
 /** The payments service's own variables (every service's common ones come from service-kit). */

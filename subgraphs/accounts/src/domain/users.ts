@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { badInput, ErrorCode, graphQLError, parseInput } from '@mercado/service-kit';
 import { appendToOutbox } from '@mercado/event-bus';
 import type { Db } from '../db.ts';

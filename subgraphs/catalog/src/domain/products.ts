@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { badInput, notFound, onceForKey, parseInput } from '@mercado/service-kit';
 import { appendToOutbox } from '@mercado/event-bus';
 import type { Db, Tx } from '../db.ts';

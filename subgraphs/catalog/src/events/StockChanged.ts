@@ -1,5 +1,5 @@
 import { newestPerAggregate, parsePayload, type BatchEventHandler, type PgSql } from '@mercado/event-bus';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Our own reading of inventory's event: only the fields the catalog uses.
 export const stockChanged = z.object({ available: z.number().int().min(0) });

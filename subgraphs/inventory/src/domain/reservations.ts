@@ -5,7 +5,7 @@
  * Every change to a stock row bumps its version and appends StockChanged in the same
  * transaction, so the catalog's replica follows reservations like any other change.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isId } from '@mercado/service-kit';
 import { appendToOutbox, OUTBOX_CHANNEL, type IntegrationEvent } from '@mercado/event-bus';
 import { inventoryParticipant, recordResult, sagaIdSchema, storedResult } from '@mercado/saga';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { forbidden, isId, notFound, parseInput, requireViewer, type Viewer } from '@mercado/service-kit';
 import { appendToOutbox } from '@mercado/event-bus';
 import type { Db } from '../db.ts';

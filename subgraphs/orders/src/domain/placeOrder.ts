@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { badInput, conflict, graphQLError, isId, notFound, parseInput, requireViewer, type Viewer } from '@mercado/service-kit';
 import { burstTransactionOptions, type Db } from '../db.ts';
 import type { Order } from '../generated/prisma/client.ts';

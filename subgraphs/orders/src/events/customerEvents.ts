@@ -1,5 +1,5 @@
 import { newestPerAggregate, parsePayload, type BatchEventHandler, type PgSql } from '@mercado/event-bus';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const customerState = z.object({ name: z.string(), email: z.string() });
 

@@ -1,5 +1,5 @@
 import { newestPerAggregate, parsePayload, type BatchEventHandler, type PgSql } from '@mercado/event-bus';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Orders' own reading of the catalog's product events: the fields it prices orders with.
 export const productState = z.object({

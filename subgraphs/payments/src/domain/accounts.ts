@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { badInput, parseInput, type Viewer } from '@mercado/service-kit';
 import type { Db, Tx } from '../db.ts';
 import type { PaymentAccount } from '../generated/prisma/client.ts';

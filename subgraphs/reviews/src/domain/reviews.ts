@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { assertId, badInput, conflict, isId, notFound, parseInput } from '@mercado/service-kit';
 import type { Db } from '../db.ts';
 import { Prisma, type Review } from '../generated/prisma/client.ts';

@@ -1,5 +1,5 @@
 import { parsePayload, type BatchEventHandler, type PgSql } from '@mercado/event-bus';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Reviews' own reading of orders' event: who bought which products.
 const orderConfirmed = z.object({
