@@ -44,4 +44,19 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  {
+    // What the deployables' bundles are made of: zod is bundled, and a named `z` keeps all of it
+    // (packages/build/src/bundle.ts, bundledPackages).
+    files: ['packages/*/src/**/*.ts', 'subgraphs/*/src/**/*.ts', 'gateway/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier[imported.name='z'][importKind!='type']",
+          message: "import * as z from 'zod': a named z keeps all of zod in the bundles (packages/build/src/bundle.ts).",
+        },
+      ],
+    },
+  },
 );
