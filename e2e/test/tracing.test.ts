@@ -208,9 +208,15 @@ describe('a saga, traced', () => {
     // The saga's spans, all in the trace placeOrder started: each participant's command, each
     // reply the orchestrator applied, and the order's events through the broker.
     const inTrace = (spans: ReceivedSpan[]) => spans.filter((s) => s.traceId === traceId);
+    // A participant's command span ends after its reply is sent, so the orchestrator can apply
+    // the reply and export its span before the participant exports the command's: wait for both.
     await receiver.until('the saga to its last step, in the placeOrder trace', (spans) => {
       const trace = inTrace(spans);
-      return trace.filter((s) => s.service === 'orders' && s.name.startsWith('orders saga reply ')).length >= 4 && trace.some((s) => s.name === 'orders.OrderConfirmed process');
+      return (
+        trace.filter((s) => s.service === 'orders' && s.name.startsWith('orders saga reply ')).length >= 4 &&
+        trace.filter((s) => s.kind === CONSUMER && (s.service === 'inventory' || s.service === 'payments')).length >= 4 &&
+        trace.some((s) => s.name === 'orders.OrderConfirmed process')
+      );
     });
     const trace = inTrace(receiver.spans);
     const services = new Set(trace.map((s) => s.service));
