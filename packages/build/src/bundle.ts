@@ -33,13 +33,23 @@ const resolving = Symbol('resolving');
  */
 const bundledPackages = /^zod(\/|$)/;
 
+/**
+ * Packages whose entry point loads far more than Mercado uses of them, imported through a narrower
+ * file of their own. bullmq's index loads its optional PostgreSQL backend (~900 KB of generated
+ * SQL and code, kept in the heap for the process's life) next to the Redis classes; its
+ * `classes` index holds Queue, Worker and the errors, the very modules the index re-exports, so
+ * anything else that requires `bullmq` shares them. The package has no `exports` map, so the path
+ * is public to Node; the deploy test that runs a staged bundle fails if it moves.
+ */
+const narrowerEntryPoints: Record<string, string> = { bullmq: 'bullmq/dist/cjs/classes/index.js' };
+
 /** Bare imports stay external, except workspace packages (TypeScript sources) and `bundledPackages`, which are bundled. */
 const workspaceSourcesOnly: Plugin = {
   name: 'workspace-sources-only',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('@mercado/') || bundledPackages.test(args.path)) return undefined;
-      return { path: args.path, external: true };
+      return { path: narrowerEntryPoints[args.path] ?? args.path, external: true };
     });
     // A workspace package, and every module inside one: resolved normally, then marked, so that
     // an unused module is dropped with its imports.
