@@ -6,7 +6,10 @@
  *
  * The workspace packages (@mercado/service-kit, @mercado/event-bus, ...) ship TypeScript
  * sources, so they are bundled in; everything from node_modules stays an ordinary import,
- * resolved from `<deployable>/dist` exactly as from `<deployable>/src`. Workspace modules are
+ * resolved from `<deployable>/dist` exactly as from `<deployable>/src` (except what the plugins
+ * below change so that a subgraph does not hold, at rest, code it never runs: zod bundled,
+ * bullmq's narrower entry, `node:http` without its ES facade, Prisma's query compiler read from a
+ * file; docs/deployment.md#memory has what each is worth). Workspace modules are
  * treated as free of side effects, so what a deployable does not use of them (the gateway: the
  * subgraph bootstrap and event workers; a subgraph: the gateway-only helpers) is never loaded.
  * Files next to the sources that the code reads at run time (`schema.graphql`, the Prisma
