@@ -10,26 +10,22 @@ import { applyMove, idleSagas, insertSaga, loadSaga, sagasPastDeadline, type Mov
 
 export const ORCHESTRATOR = 'orders';
 
-/**
- * A remote step to send once the statement that started it has committed, with what the saga is
- * then (its type, state and failure so far, its order): the command carries that as its echo and
- * the reply brings it back, so applying the reply needs no read of the saga.
- */
-export interface Dispatch {
-  sagaId: string;
-  step: StepName;
-  order: SagaOrder;
-  type: SagaType;
-  state: SagaState;
-  failureReason: string | null;
-}
-
-/** What a command's echo holds (`Dispatch` less what the reply says itself). */
+/** What a command's echo holds: the saga as it was when the step was sent. */
 interface SagaEcho {
   type: SagaType;
   state: SagaState;
   failureReason: string | null;
   order: SagaOrder;
+}
+
+/**
+ * A remote step to send once the statement that started it has committed, with what the saga is
+ * then (its echo): the command carries that and the reply brings it back, so applying the reply
+ * needs no read of the saga.
+ */
+export interface Dispatch extends SagaEcho {
+  sagaId: string;
+  step: StepName;
 }
 
 /** The saga as it was when the step was sent, from a reply's echo; null when the reply has none (an older participant). */
@@ -41,8 +37,11 @@ function echoedSaga(msg: SagaMessage): SagaRow | null {
   return { id: msg.sagaId, orderId: echo.order.id, type: echo.type, state: echo.state!, currentStep: msg.step as StepName, failureReason, order: echo.order };
 }
 
-/** The step a move leaves the saga waiting on, to send. */
-export const nextDispatch = (saga: { id: string; type: SagaType; order: SagaOrder }, move: Move): Dispatch | null =>
+/** The step a move (or a saga row: where it stands) leaves the saga waiting on, to send. */
+export const nextDispatch = (
+  saga: { id: string; type: SagaType; order: SagaOrder },
+  move: Pick<Move, 'currentStep' | 'state' | 'failureReason'>,
+): Dispatch | null =>
   move.currentStep ? { sagaId: saga.id, step: move.currentStep, order: saga.order, type: saga.type, state: move.state, failureReason: move.failureReason } : null;
 
 /**
@@ -106,9 +105,7 @@ function inProgress(state: SagaState): boolean {
 
 /** The step a saga waits on, to send (again), if it waits on a participant. */
 const waitingOn = (saga: SagaRow): Dispatch | null =>
-  inProgress(saga.state) && saga.currentStep && remoteSteps[saga.currentStep]
-    ? { sagaId: saga.id, step: saga.currentStep, order: saga.order, type: saga.type, state: saga.state, failureReason: saga.failureReason }
-    : null;
+  inProgress(saga.state) && saga.currentStep && remoteSteps[saga.currentStep] ? nextDispatch(saga, saga) : null;
 
 /**
  * One reply or deadline: read the saga, decide, and apply the move in one guarded statement. A
