@@ -14,6 +14,7 @@
  *   npm run memory                       every set of flags below
  *   npm run memory -- --only declared    the declared flags only
  *   npm run memory -- --node /path/node  another Node (e.g. 24, as in the image)
+ *   npm run memory -- --only declared,x --variant 'x=--flag ...'   a set of one's own next to them
  *
  * Wrap it in `flock /tmp/mercado-bench.lock` on a shared machine.
  */
@@ -42,7 +43,15 @@ const variants: Variant[] = [
   { label: 'declared', subgraph: declaredSubgraph },
 ];
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, node: { type: 'string' }, seconds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, node: { type: 'string' }, seconds: { type: 'string', default: '5' }, variant: { type: 'string', multiple: true } },
+});
+// `--variant 'label=--flag --flag'` (repeatable): a set of subgraph flags of one's own, measured next to the named ones.
+for (const spec of values.variant ?? []) {
+  const at = spec.indexOf('=');
+  if (at < 1) throw new Error(`--variant wants label=flags, got "${spec}"`);
+  variants.push({ label: spec.slice(0, at), subgraph: spec.slice(at + 1).split(' ').filter(Boolean) });
+}
 const chosen = values.only ? variants.filter((v) => values.only!.split(',').includes(v.label)) : variants;
 if (!chosen.length) throw new Error(`--only names none of ${variants.map((v) => v.label).join(', ')}`);
 const loadSeconds = Number(values.seconds);

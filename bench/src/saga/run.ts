@@ -18,7 +18,8 @@
  * `--cpu-prof DIR` profiles every process with V8's sampling profiler (cpuProfile.cjs; DIR/<name>-<pid>.cpuprofile
  * written at exit, as `node --cpu-prof` would).
  * Prints a table and writes bench/results/saga.json (merged into latest.json by the gateway bench).
- * Options: --quick, --concurrency N, --products N, --seconds N.
+ * Options: --quick, --concurrency N, --products N, --seconds N, --subgraph-flags '<v8 flags>' (instead of
+ * runtime.ts's, '' for none), --node <binary> (every process, e.g. Node 24 as in the image).
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -26,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bootstrapReadModels, databaseUrlOf, declareBroker, dropStack, prepareDatabases, startSystem, type RunningSystem } from '@mercado/bring-up';
 import { testInternalSecret } from '@mercado/service-kit/testing';
-import { stackFromEnvironment, type Stack } from '@mercado/system';
+import { gateway, runtimeOf, services, stackFromEnvironment, type Stack } from '@mercado/system';
 import { cpuSummary, fmt, machine, percentiles, round1, sleep, startCpuMeter, table, writeResults, type CpuUse } from '../events/measure.ts';
 import { ConfirmationListener, placeAndLearn, prepareCustomersAndStock, sagaJobCounts, sagaStates, waitForProductReplica, type PlacedOrder } from './orders.ts';
 import { backendPids, startProcessMeter } from './processCpu.ts';
@@ -43,8 +44,13 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     'no-sql-count': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    // The runtime choice under this load: V8 flags for every subgraph instead of runtime.ts's
+    // (space-separated, '' for none), and another Node binary for every process (e.g. 24, the image's).
+    'subgraph-flags': { type: 'string' },
+    node: { type: 'string' },
   },
 });
+const subgraphFlags = args['subgraph-flags']?.split(' ').filter(Boolean);
 const quick = args.quick!;
 const measuredSeconds = Number(args.seconds ?? (quick ? 15 : 30));
 const settings = {
@@ -66,6 +72,7 @@ const perSaga = (ms: Record<string, number>, sagas: number) =>
 async function main() {
   const m = machine();
   log(`Mercado saga bench: ${m.cpus} x ${m.model}, Node ${m.node}, load average ${m.loadAverage}${quick ? ' (--quick)' : ''}\n`);
+  if (subgraphFlags || args.node) log(`    subgraph flags: ${(subgraphFlags ?? runtimeOf(services[0]!.name).nodeFlags).join(' ') || '(none)'}; processes' Node: ${args.node ?? process.execPath}\n`);
   const base = stackFromEnvironment();
 
   // 1. The ceiling.
@@ -115,6 +122,8 @@ async function main() {
         RATE_LIMIT_POINTS: '100000000',
         ...(cpuProf ? { NODE_OPTIONS: `--require ${fileURLToPath(new URL('./cpuProfile.cjs', import.meta.url))}`, MERCADO_CPU_PROF_DIR: cpuProf } : {}),
       },
+      ...(subgraphFlags ? { nodeArgs: (name: string) => (name === gateway.name ? runtimeOf(name).nodeFlags : subgraphFlags) } : {}),
+      ...(args.node ? { nodeBinary: args.node } : {}),
       onLine: (label, line) => {
         if (/"level":(50|60)|Error/.test(line)) log(`    [${label}] ${line.slice(0, 300)}`);
       },
@@ -269,7 +278,7 @@ async function main() {
         endStates: states,
         errors: errors.length,
       },
-      settings: { ...settings, quick },
+      settings: { ...settings, quick, subgraphFlags: subgraphFlags ?? runtimeOf(services[0]!.name).nodeFlags, node: args.node ?? process.execPath },
       machine: m,
     };
     log(`\nwrote ${writeResults('saga', results)}`);
