@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { statementNames } from './preparedStatements.ts';
 
 /**
  * Prisma's raw-SQL methods over a plain pg client, for code that moves events without Prisma's
@@ -15,16 +16,21 @@ export interface PgSql {
 
 const toText = (strings: TemplateStringsArray) => strings.reduce((acc, s, i) => acc + (i > 0 ? `$${i}` : '') + s, '');
 
+const prepared = (text: string, values: unknown[]): pg.QueryConfig => {
+  const name = statementNames.of(text);
+  return name ? { name, text, values } : { text, values };
+};
+
 export function pgSql(client: pg.ClientBase): PgSql {
   return {
     async $executeRaw(strings, ...values) {
-      return (await client.query(toText(strings), values)).rowCount ?? 0;
+      return (await client.query(prepared(toText(strings), values))).rowCount ?? 0;
     },
     async $queryRaw<T>(strings: TemplateStringsArray, ...values: unknown[]) {
-      return (await client.query(toText(strings), values)).rows as T;
+      return (await client.query(prepared(toText(strings), values))).rows as T;
     },
     async $executeRawUnsafe(query, ...values) {
-      return (await client.query(query, values)).rowCount ?? 0;
+      return (await client.query(prepared(query, values))).rowCount ?? 0;
     },
   };
 }

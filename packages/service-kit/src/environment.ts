@@ -59,5 +59,10 @@ export function serviceEnvironment(name: string) {
     /** Prometheus /metrics, /health and /ready, off the public port. */
     METRICS_PORT: port.default(declared.metricsPort),
     DATABASE_URL: z.string(required(`the ${name} service's own PostgreSQL database, e.g. postgresql://user@host:5432/mercado_${name}`)).url(),
+    /**
+     * Each distinct statement prepared once per connection (event-bus's preparedStatements.ts reads
+     * it); 'false' behind a pooler in transaction mode that cannot keep prepared statements.
+     */
+    DATABASE_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true'),
   };
 }

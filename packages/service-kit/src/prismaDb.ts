@@ -1,3 +1,4 @@
+import { statementNames } from '@mercado/event-bus';
 import { PrismaPg } from '@prisma/adapter-pg';
 
 /** What `createPrismaDb` hands a generated client's constructor. */
@@ -30,7 +31,8 @@ export type PrismaClientClass<TDb> = new (options: PrismaDbOptions) => TDb & {
  */
 export function createPrismaDb<TDb>(Client: PrismaClientClass<TDb>, databaseUrl: string, onQuery?: (sql: string) => void): TDb {
   const db = new Client({
-    adapter: new PrismaPg({ connectionString: databaseUrl }),
+    // Each distinct statement prepared once per connection (preparedStatements.ts says why and when not).
+    adapter: new PrismaPg({ connectionString: databaseUrl }, { statementNameGenerator: (query) => statementNames.of(query.sql) as string }),
     log: onQuery ? [{ emit: 'event', level: 'query' }] : [],
     transactionOptions: defaultTransactionOptions,
   });

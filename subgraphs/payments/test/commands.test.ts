@@ -271,3 +271,11 @@ describe('concurrency', () => {
     expect(authorizedRows).toEqual({ _sum: { amountCents: heldBySuccesses }, _count: succeeded.length });
   });
 });
+
+describe('the database connection', () => {
+  it("prepares each statement once per connection (createPrismaDb's statement names)", async () => {
+    // The query below is itself prepared: it finds itself among its connection's named statements.
+    const rows = await db.$queryRaw<Array<{ name: string }>>`SELECT name FROM pg_prepared_statements WHERE statement LIKE '%pg_prepared_statements%'`;
+    expect(rows.map((r) => r.name)).toEqual([expect.stringMatching(/^mercado_\d+$/)]);
+  });
+});

@@ -65,7 +65,8 @@ export async function lockAccount(
     VALUES (${customerId}::uuid, ${create.creditLimitCents}, ${create.currency}, now())
     ON CONFLICT ("customerId") DO NOTHING`;
   const [account] = await tx.$queryRaw<PaymentAccount[]>`
-    SELECT * FROM "PaymentAccount" WHERE "customerId" = ${customerId}::uuid FOR UPDATE`;
+    SELECT "customerId", "creditLimitCents", "heldCents", "spentCents", "currency", "updatedAt"
+    FROM "PaymentAccount" WHERE "customerId" = ${customerId}::uuid FOR UPDATE`;
   return account!;
 }
 
