@@ -22,25 +22,28 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dropStack, declareBroker, prepareDatabases, startSystem, type DeployableProcess } from '@mercado/bring-up';
-import { gateway, runtimeOf, services, stackFromEnvironment } from '@mercado/system';
+import { gateway, runtimeOf, services, stackFromEnvironment, subgraphRuntimes } from '@mercado/system';
 
 interface Variant {
   label: string;
-  /** Flags of every subgraph; the gateway's are the declared ones unless `gateway` says otherwise. */
-  subgraph: readonly string[];
+  /** Flags of every subgraph, or each one's declared flags; the gateway's are the declared ones unless `gateway` says otherwise. */
+  subgraph?: readonly string[];
   gateway?: readonly string[];
 }
 
-const declaredSubgraph = runtimeOf(services[0].name).nodeFlags;
+const lean = subgraphRuntimes.lean.nodeFlags;
 // --jitless and --lite-mode are not among them: both turn WebAssembly off, and Prisma's query
 // compiler is WebAssembly (the service never becomes ready).
 const variants: Variant[] = [
   { label: 'none', subgraph: [], gateway: [] },
   { label: 'liftoff+semi', subgraph: ['--liftoff-only', '--max-semi-space-size=1'] },
   { label: 'optimize-for-size', subgraph: ['--liftoff-only', '--max-semi-space-size=1', '--optimize-for-size'] },
-  // The declared flags but with Sparkplug, V8's baseline compiler: less CPU for a little memory?
-  { label: 'sparkplug', subgraph: declaredSubgraph.filter((flag) => flag !== '--no-sparkplug') },
-  { label: 'declared', subgraph: declaredSubgraph },
+  // The lean flags but with Sparkplug, V8's baseline compiler: less CPU for a little memory?
+  { label: 'sparkplug', subgraph: lean.filter((flag) => flag !== '--no-sparkplug') },
+  // Every subgraph on one of the two runtimes of runtime.ts, and each on its own (declared).
+  { label: 'lean', subgraph: lean },
+  { label: 'throughput', subgraph: subgraphRuntimes.throughput.nodeFlags },
+  { label: 'declared' },
 ];
 
 const { values } = parseArgs({
@@ -123,7 +126,7 @@ async function measure(variant: Variant): Promise<Row[]> {
     STACK_NAME: `mercadodeploy${randomBytes(3).toString('hex')}`,
     PORT_OFFSET: process.env.PORT_OFFSET ?? '1100',
   });
-  const flagsOf = (name: string) => (name === gateway.name ? (variant.gateway ?? runtimeOf(gateway.name).nodeFlags) : variant.subgraph);
+  const flagsOf = (name: string) => (name === gateway.name ? (variant.gateway ?? runtimeOf(gateway.name).nodeFlags) : (variant.subgraph ?? runtimeOf(name).nodeFlags));
   try {
     await prepareDatabases(stack);
     await declareBroker(stack);

@@ -72,7 +72,7 @@ const perSaga = (ms: Record<string, number>, sagas: number) =>
 async function main() {
   const m = machine();
   log(`Mercado saga bench: ${m.cpus} x ${m.model}, Node ${m.node}, load average ${m.loadAverage}${quick ? ' (--quick)' : ''}\n`);
-  if (subgraphFlags || args.node) log(`    subgraph flags: ${(subgraphFlags ?? runtimeOf(services[0]!.name).nodeFlags).join(' ') || '(none)'}; processes' Node: ${args.node ?? process.execPath}\n`);
+  log(`    subgraph flags: ${subgraphFlags ? subgraphFlags.join(' ') || '(none)' : 'runtime.ts (each its own)'}; processes' Node: ${args.node ?? process.execPath}\n`);
   const base = stackFromEnvironment();
 
   // 1. The ceiling.
@@ -278,7 +278,7 @@ async function main() {
         endStates: states,
         errors: errors.length,
       },
-      settings: { ...settings, quick, subgraphFlags: subgraphFlags ?? runtimeOf(services[0]!.name).nodeFlags, node: args.node ?? process.execPath },
+      settings: { ...settings, quick, subgraphFlags: subgraphFlags ?? Object.fromEntries(services.map((s) => [s.name, runtimeOf(s.name).nodeFlags.join(' ')])), node: args.node ?? process.execPath },
       machine: m,
     };
     log(`\nwrote ${writeResults('saga', results)}`);

@@ -26,4 +26,4 @@ export {
   type Ports,
   type Stack,
 } from './stack.ts';
-export { entryPointOf, runtimeOf, type Runtime } from './runtime.ts';
+export { entryPointOf, runtimeOf, subgraphRuntimes, type Runtime } from './runtime.ts';
