@@ -16,7 +16,7 @@ export {
 export { createLogger, type Logger } from './logger.ts';
 export { loadSchemaFile } from './schemaFile.ts';
 export { listenRoutes, startManagementServer } from './management.ts';
-export { createPrismaDb, type PrismaClientClass, type PrismaDbOptions } from './prismaDb.ts';
+export { createPrismaDb, directSql, type PrismaClientClass, type PrismaDbOptions, type RawQuery } from './prismaDb.ts';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
 export { closeOnSignals, runShutdown, shutdownOnSignals, type ShutdownPlan, type ShutdownStep } from './shutdown.ts';
 export { startSubgraph, type RunningService, type SagaRuntime, type SubgraphDefinition, type SubgraphRuntime } from './subgraph.ts';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { directSql, type RawQuery } from '@mercado/service-kit';
 import { createTestDatabase, type TestDatabase } from '@mercado/service-kit/testing';
 import { createDb, type Db } from '../src/db.ts';
 import { setCreditLimit } from '../src/domain/accounts.ts';
@@ -277,5 +278,30 @@ describe('the database connection', () => {
     // The query below is itself prepared: it finds itself among its connection's named statements.
     const rows = await db.$queryRaw<Array<{ name: string }>>`SELECT name FROM pg_prepared_statements WHERE statement LIKE '%pg_prepared_statements%'`;
     expect(rows.map((r) => r.name)).toEqual([expect.stringMatching(/^mercado_\d+$/)]);
+  });
+
+  it("directSql answers as Prisma's $queryRaw does (UTC timestamps, bigint, JSON), and inside a transaction stays in it", async () => {
+    const customerId = await customerWithLimit(700);
+    const at = new Date('2026-03-04T05:06:07.089Z');
+    const read = (db: RawQuery) =>
+      db.$queryRaw<unknown[]>`SELECT "customerId", "creditLimitCents", ${at}::timestamp AS "at", "updatedAt", 42::int8 AS "big", ${{ a: [1, 'b'] }}::jsonb AS "json", ${[customerId]}::uuid[] AS "ids"
+        FROM "PaymentAccount" WHERE "customerId" = ${customerId}::uuid`;
+    // Off UTC, so that a timestamp read or written in the process's local time would show.
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    const [[viaPrisma], [direct]] = await Promise.all([read(db), read(directSql(db))]).finally(() => {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    });
+    expect(direct).toEqual(viaPrisma);
+    expect(direct).toMatchObject({ customerId, creditLimitCents: 700, at, big: 42n, json: { a: [1, 'b'] }, ids: [customerId] });
+
+    await expect(
+      db.$transaction(async (tx) => {
+        await directSql(tx).$queryRaw`UPDATE "PaymentAccount" SET "creditLimitCents" = 1 WHERE "customerId" = ${customerId}::uuid RETURNING 1`;
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect((await balance(customerId)).creditLimitCents).toBe(700);
   });
 });

@@ -6,7 +6,7 @@
  * transaction, so the catalog's replica follows reservations like any other change.
  */
 import * as z from 'zod';
-import { isId } from '@mercado/service-kit';
+import { directSql, isId } from '@mercado/service-kit';
 import { appendToOutbox, OUTBOX_CHANNEL, type IntegrationEvent } from '@mercado/event-bus';
 import { inventoryParticipant, recordResult, sagaIdSchema, storedResult } from '@mercado/saga';
 import { traceHeaders } from '@mercado/telemetry';
@@ -144,7 +144,7 @@ export async function reserveStock(db: Db, input: ReserveCommand): Promise<Reser
   // covered record the run-once row and, behind it, move the units, write the reservation and
   // the StockChanged events. A release that came first left this step's row (CANCELLED), so the
   // record finds it and nothing moves; so does a redelivery of a reservation already made.
-  const [row] = await db.$queryRaw<Array<{ claimed: number; levels: Array<{ productId: string; available: number }> | null }>>`
+  const [row] = await directSql(db).$queryRaw<Array<{ claimed: number; levels: Array<{ productId: string; available: number }> | null }>>`
     WITH want AS (
       SELECT * FROM unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[]) AS w("productId", "quantity")),
     locked AS (
@@ -197,7 +197,7 @@ export async function commitReservation(db: Db, input: ReservationCommand): Prom
   // it, take the units out of reserved, mark the lines COMMITTED and announce the new levels.
   // Anything else (no reservation, another status, a redelivery) takes the general path below.
   const traceparent = traceHeaders().traceparent ?? null;
-  const [fast] = await db.$queryRaw<Array<{ claimed: number }>>`
+  const [fast] = await directSql(db).$queryRaw<Array<{ claimed: number }>>`
     WITH lines AS (
       SELECT "productId", "quantity", "status" FROM "Reservation" WHERE "sagaId" = ${sagaId} ORDER BY "productId" FOR UPDATE),
     stock AS (

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { badInput, conflict, graphQLError, isId, notFound, parseInput, requireViewer, type Viewer } from '@mercado/service-kit';
+import { badInput, conflict, directSql, graphQLError, isId, notFound, parseInput, requireViewer, type Viewer } from '@mercado/service-kit';
 import { burstTransactionOptions, type Db } from '../db.ts';
 import type { Order } from '../generated/prisma/client.ts';
 import { firstMove, nextDispatch, startSaga, type Dispatch } from '../saga/orchestrator.ts';
@@ -58,7 +58,7 @@ export async function placeOrder(
   // and only then is the order it placed read back. A new order costs no statement for it.
   // Plain SQL: the hottest read of the order path, and Prisma's query planning and result
   // mapping cost more than the statement itself (ids are checked as UUIDs above).
-  const products = await db.$queryRaw<Array<{ id: string; name: string; priceCents: number; currency: string }>>`
+  const products = await directSql(db).$queryRaw<Array<{ id: string; name: string; priceCents: number; currency: string }>>`
     SELECT "id"::text AS "id", "name", "priceCents", "currency" FROM "ProductReplica" WHERE "id" = ANY(${lines.map((l) => l.productId)}::uuid[])`;
   const byId = new Map(products.map((p) => [p.id, p]));
   for (const l of lines) if (!byId.has(l.productId)) throw notFound('Product', l.productId);

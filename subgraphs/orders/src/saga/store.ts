@@ -4,10 +4,13 @@
  * order's transition and the events announcing it) is one statement, guarded by the state it
  * moves from, so two handlers of the same saga (a duplicate reply, a reply racing its deadline,
  * two orders processes) cannot both apply: the second finds the guard false and changes nothing.
- * One statement needs no transaction: it commits alone, or not at all.
+ * One statement needs no transaction: it commits alone, or not at all. Each is sent straight on
+ * the client's pool (service-kit's directSql: a saga runs a dozen, and Prisma's machinery costs
+ * more than the statement), or in the caller's transaction when given one.
  */
 import { randomUUID } from 'node:crypto';
 import { OUTBOX_CHANNEL, type IntegrationEvent } from '@mercado/event-bus';
+import { directSql } from '@mercado/service-kit';
 import { traceHeaders } from '@mercado/telemetry';
 import type { Db, Tx } from '../db.ts';
 import { orderTransitions, orderTransitionSql, type OrderTransition } from '../domain/order.ts';
@@ -35,20 +38,20 @@ export interface SagaRow {
 const sagaColumns = Prisma.sql`"id"::text AS "id", "orderId"::text AS "orderId", "type", "state"::text AS "state", "currentStep", "failureReason", "context" AS "order"`;
 
 export async function loadSaga(db: Sql, sagaId: string): Promise<SagaRow | null> {
-  const [row] = await db.$queryRaw<SagaRow[]>`SELECT ${sagaColumns} FROM "Saga" WHERE "id" = ${sagaId}::uuid`;
+  const [row] = await directSql(db).$queryRaw<SagaRow[]>`SELECT ${sagaColumns} FROM "Saga" WHERE "id" = ${sagaId}::uuid`;
   return row ?? null;
 }
 
 /** Sagas in progress whose step's deadline has passed (index on deadlineAt). */
 export function sagasPastDeadline(db: Sql, limit: number): Promise<Array<{ id: string; currentStep: StepName }>> {
-  return db.$queryRaw`
+  return directSql(db).$queryRaw`
     SELECT "id"::text AS "id", "currentStep" FROM "Saga"
     WHERE "deadlineAt" <= now() ORDER BY "deadlineAt" LIMIT ${limit}`;
 }
 
 /** Sagas in progress that have not moved for `idleMs` (a lost send, a job failed for good). */
 export function idleSagas(db: Sql, idleMs: number, limit: number): Promise<SagaRow[]> {
-  return db.$queryRaw`
+  return directSql(db).$queryRaw`
     SELECT ${sagaColumns} FROM "Saga"
     WHERE "state" IN ('RUNNING', 'COMPENSATING') AND "updatedAt" < (now() AT TIME ZONE 'UTC') - ${idleMs} * interval '1 millisecond'
     ORDER BY "updatedAt" LIMIT ${limit}`;
@@ -149,7 +152,7 @@ export async function applyMove(
     : Prisma.empty;
   // The order's expected status is part of the guard: the lock re-checks it, so the transition below cannot miss.
   const orderGuard = move.transition ? Prisma.sql`AND ord."status" = ${orderTransitions[move.transition].from}::"OrderStatus"` : Prisma.empty;
-  const [row] = await db.$queryRaw<Array<{ applied: number }>>`
+  const [row] = await directSql(db).$queryRaw<Array<{ applied: number }>>`
     WITH locked AS (
       SELECT s."id" FROM "Saga" s JOIN "Order" ord ON ord."id" = s."orderId"
       WHERE s."id" = ${saga.id}::uuid AND s."state" = ${from.state}::"SagaState" AND s."currentStep" = ${from.step}
@@ -177,7 +180,7 @@ export async function applyMove(
  */
 export async function insertSaga(db: Sql, saga: { id: string; orderId: string; type: SagaType; order: SagaOrder }, move: Move): Promise<void> {
   const events = announcedEvents(move, saga.order);
-  await db.$queryRaw`
+  await directSql(db).$queryRaw`
     WITH s AS (
       INSERT INTO "Saga" ("id", "orderId", "type", "state", "currentStep", "failureReason", "context", "deadlineAt", "stepCount", "createdAt", "updatedAt")
       VALUES (${saga.id}::uuid, ${saga.orderId}::uuid, ${saga.type}, ${move.state}::"SagaState", ${move.currentStep}, ${move.failureReason},
@@ -218,7 +221,7 @@ export async function insertOrderWithSaga(db: Sql, order: NewOrderRow, sagaId: s
     { state: move.state, currentStep: move.currentStep },
   );
   const traceparent = traceHeaders().traceparent ?? null;
-  const [row] = await db.$queryRaw<Array<{ placedAt: Date | null }>>`
+  const [row] = await directSql(db).$queryRaw<Array<{ placedAt: Date | null }>>`
     WITH o AS (
       INSERT INTO "Order" ("id", "userId", "status", "totalCents", "currency", "placedAt", "updatedAt", "version", "idempotencyKey", "requestHash")
       VALUES (${order.id}::uuid, ${order.userId}::uuid, 'PENDING', ${order.totalCents}::int, ${order.currency}, ${utcNow}, ${utcNow}, 1,

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
+import { directSql } from '@mercado/service-kit';
 import { paymentsParticipant, recordResult, sagaIdSchema } from '@mercado/saga';
 import type { Db, Tx } from '../db.ts';
 import type { Payment, PaymentStatus } from '../generated/prisma/client.ts';
@@ -107,7 +108,7 @@ export async function authorize(db: Db, input: AuthorizeCommand, options: Author
   // run's insert the payment, AUTHORIZED or DECLINED, and hold the amount. Anything else (a new
   // customer, an order with a payment, a redelivery, a void that came first) takes the general path.
   const paymentId = randomUUID();
-  const [fast] = await db.$queryRaw<Array<{ result: AuthorizeResult | null }>>`
+  const [fast] = await directSql(db).$queryRaw<Array<{ result: AuthorizeResult | null }>>`
     WITH account AS (
       SELECT "creditLimitCents" - "heldCents" - "spentCents" AS "available", "currency" FROM "PaymentAccount"
       WHERE "customerId" = ${customerId}::uuid FOR UPDATE),
@@ -174,7 +175,7 @@ export async function capture(db: Db, input: PaymentCommand): Promise<Transition
   // The usual case in one statement: lock the order's payment and only if it is AUTHORIZED record
   // the run-once row and, behind it, capture it and move its amount from held to spent.
   // Anything else (no payment, another status, a redelivery) takes the general path below.
-  const [fast] = await db.$queryRaw<Array<{ paymentId: string | null }>>`
+  const [fast] = await directSql(db).$queryRaw<Array<{ paymentId: string | null }>>`
     WITH p AS (
       SELECT "id", "customerId", "amountCents" FROM "Payment" WHERE "orderId" = ${command.orderId}::uuid AND "status" = 'AUTHORIZED' FOR UPDATE),
     claim AS (
