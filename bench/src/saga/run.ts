@@ -14,7 +14,8 @@
  *   4. drain: every saga must have ended COMPLETED (none rejected, none left running).
  *
  * SQL statements are counted on the wire by a pass-through proxy in front of PostgreSQL (see
- * sqlCounter.ts); `--no-sql-count` connects the services straight to PostgreSQL instead.
+ * sqlCounter.ts); `--no-sql-count` connects the services straight to PostgreSQL instead, which is
+ * the run for latency (the proxy is one more hop on every statement, on the same two cores).
  * `--cpu-prof DIR` profiles every process with V8's sampling profiler (cpuProfile.cjs; DIR/<name>-<pid>.cpuprofile
  * written at exit, as `node --cpu-prof` would).
  * Prints a table and writes bench/results/saga.json (merged into latest.json by the gateway bench).
@@ -265,6 +266,8 @@ async function main() {
       ]),
     );
     log(`\nsagas at the end: ${JSON.stringify(states)}; errors: ${errors.length}${errors.length ? ` (e.g. ${errors[0]})` : ''}`);
+    // The counter is a hop of its own on every statement's way (bench process, same two cores).
+    if (counter) log('latencies above went through the SQL-counting proxy: --no-sql-count measures the production path (services straight to PostgreSQL)');
 
     const results = {
       shape: 'production: one process per subgraph and the gateway',
