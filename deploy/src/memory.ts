@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dropStack, declareBroker, prepareDatabases, startSystem, type DeployableProcess } from '@mercado/bring-up';
-import { gateway, runtimeOf, services, stackFromEnvironment, subgraphRuntimes } from '@mercado/system';
+import { gateway, runtimeOf, stackFromEnvironment, subgraphRuntimes } from '@mercado/system';
 
 interface Variant {
   label: string;
