@@ -7,7 +7,7 @@ import { traceHeaders } from '@mercado/telemetry';
  * the orchestrator's. Deadlines are not jobs: the orchestrator keeps each step's deadline in its
  * saga's row and finds the sagas past theirs with one query. Job ids are deterministic (`<sagaId>.<step>`), so
  * sending the same command twice (a retry, a sweep after a crash) enqueues it once while the
- * job is retained; the participant's own uniqueness record covers the rest.
+ * job is waiting, running or kept (`keepJobs`); the participant's own uniqueness record covers the rest.
  */
 export interface SagaBusConfig {
   redisUrl: string;
@@ -19,6 +19,15 @@ export interface SagaBusConfig {
    * (BullMQ's defaults, 30 s each, unless set; tests that kill workers shorten them).
    */
   worker?: Pick<WorkerOptions, 'lockDuration' | 'stalledInterval'>;
+  /**
+   * How many finished jobs each queue keeps (default 10,000 completed, at most an hour, and as
+   * many failed, at most a week), for the dashboard and to drop a duplicate send while its job is
+   * kept. Bounded by count because a saga is 8 jobs: at 80 sagas a second a day's retention was
+   * 55 million job hashes in Redis. Dropping duplicates later is not needed for correctness: a
+   * participant runs a command once per (saga, step) in its own database, and the orchestrator's
+   * guarded moves ignore a reply for a step it no longer waits on.
+   */
+  keepJobs?: number;
 }
 
 export interface SagaCommand<P = unknown> {
@@ -55,17 +64,19 @@ export const replyQueue = (orchestrator: string) => `${orchestrator}-saga-replie
 /** Ids must not contain ':' (BullMQ's own separator). */
 const jobId = (...parts: string[]) => parts.join('.');
 
-const retention: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
-  // Kept a day so a duplicate send within that window is recognised and dropped.
-  removeOnComplete: { age: 24 * 3600 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
+/** What a queue keeps of its finished jobs (SagaBusConfig.keepJobs says why so little). */
+const retentionOf = (count = 10_000): Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> => ({
+  removeOnComplete: { age: 3600, count },
+  removeOnFail: { age: 7 * 24 * 3600, count },
+});
 
 export class SagaBus {
   readonly connection: Redis;
   private readonly queues = new Map<string, Queue>();
+  private readonly retention: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'>;
 
   constructor(readonly config: SagaBusConfig) {
+    this.retention = retentionOf(config.keepJobs);
     // BullMQ requires maxRetriesPerRequest: null: blocking commands must wait through reconnects.
     this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
     // Each open queue listens for this shared connection's errors, but none is open before the
@@ -105,7 +116,7 @@ export class SagaBus {
       jobId: id,
       attempts: 8,
       backoff: { type: 'exponential', delay: 200 },
-      ...retention,
+      ...this.retention,
     });
   }
 
@@ -115,7 +126,7 @@ export class SagaBus {
       jobId: jobId(reply.sagaId, reply.step, 'reply'),
       attempts: 8,
       backoff: { type: 'exponential', delay: 200 },
-      ...retention,
+      ...this.retention,
     });
   }
 

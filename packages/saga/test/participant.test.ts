@@ -23,9 +23,9 @@ const kitchen = defineParticipant('kitchen', {
 });
 
 /** A bus on a prefix of the test's own, and an orchestrator's reply queue the test reads. */
-function setUp() {
+function setUp(options: { keepJobs?: number } = {}) {
   const prefix = `test-saga-${randomUUID().slice(0, 8)}`;
-  const bus = new SagaBus({ redisUrl, prefix, worker: { lockDuration: 1_000, stalledInterval: 500 } });
+  const bus = new SagaBus({ redisUrl, prefix, worker: { lockDuration: 1_000, stalledInterval: 500 }, ...options });
   cleanups.push(async () => {
     await bus.close();
     await deleteSagaKeys(redisUrl, prefix);
@@ -149,5 +149,22 @@ describe('a participant', () => {
     await send(true);
     await until(() => replies.length, (n) => n === 1);
     expect(replies[0]).toMatchObject({ kind: 'reply', sagaId, step: 'cookDinner', result: { ok: true } });
+  });
+
+  it('keeps a bounded number of finished jobs per queue, however many sagas go through', async () => {
+    const { bus, replies } = setUp({ keepJobs: 5 });
+    const participant = startParticipant({
+      bus,
+      contract: kitchen,
+      logger,
+      handlers: { cook: async () => ({ ok: true }), wash: async () => ({ ok: false, reason: 'NO_WATER' }) },
+    });
+    cleanups.push(participant.close);
+    for (let i = 0; i < 20; i++) await bus.sendCommand('kitchen', command(randomUUID(), 'cookDinner', 'cook', { dish: 'rice', portions: 1 }));
+    await until(() => replies.length, (n) => n === 20);
+    // Trimmed as each job finishes: the commands' queue and the replies' both hold the newest five.
+    await until(() => bus.queue('kitchen-saga-commands').getCompletedCount(), (n) => n === 5);
+    const repliesQueue = bus.queue(replyQueue('test'));
+    await until(() => repliesQueue.getCompletedCount(), (n) => n === 5);
   });
 });
