@@ -1,4 +1,5 @@
 import { statementNames } from '@mercado/event-bus';
+import { inSpan, SpanKind, tracingActive } from '@mercado/telemetry';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Sql } from '@prisma/client/runtime/client';
 import pg from 'pg';
@@ -28,7 +29,7 @@ export type PrismaClientClass<TDb> = new (options: PrismaDbOptions) => TDb & {
 };
 
 /** The pool under each client `createPrismaDb` made, and who watches its statements. */
-const pools = new WeakMap<object, { pool: pg.Pool; onQuery?: (sql: string) => void }>();
+const pools = new WeakMap<object, { pool: pg.Pool; database: string; onQuery?: (sql: string) => void }>();
 
 /**
  * A service's own database through Prisma 7's driver adapter for `pg`. `onQuery` sees every
@@ -48,7 +49,7 @@ export function createPrismaDb<TDb>(Client: PrismaClientClass<TDb>, databaseUrl:
     transactionOptions: defaultTransactionOptions,
   });
   if (onQuery) db.$on('query', (e) => onQuery(e.query));
-  pools.set(db as object, { pool, onQuery });
+  pools.set(db as object, { pool, database: new URL(databaseUrl).pathname.slice(1), onQuery });
   return db;
 }
 
@@ -71,7 +72,8 @@ const param = (value: unknown): unknown => (value instanceof Date ? value.toISOS
  * runs for every order (a saga's move, a participant's command): Prisma's query machinery costs
  * about 0.08 ms of CPU per statement more than the statement's own round trip through `pg`
  * (docs/performance.md, run 7), and a saga runs a dozen of them. Same SQL, same parameters,
- * same prepared statement names; `onQuery` still sees it. Inside a transaction (or on a client
+ * same prepared statement names; `onQuery` still sees it, and traces get a client span for it.
+ * Inside a transaction (or on a client
  * made elsewhere) it is the client's own `$queryRaw`, so the statement stays in the transaction.
  */
 export function directSql(db: RawQuery): RawQuery {
@@ -83,8 +85,13 @@ export function directSql(db: RawQuery): RawQuery {
       const text = sql.text;
       direct.onQuery?.(text);
       const name = statementNames.of(text);
-      const result = await direct.pool.query({ ...(name ? { name } : {}), text, values: sql.values.map(param), types });
-      return result.rows as T;
+      // A client span as OpenTelemetry's database conventions name it (Prisma's own spans do not
+      // see these statements); nothing is recorded when tracing is off.
+      const run = async () => (await direct.pool.query({ ...(name ? { name } : {}), text, values: sql.values.map(param), types })).rows as T;
+      if (!tracingActive()) return run();
+      const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
+      const attributes = { 'db.system.name': 'postgresql', 'db.namespace': direct.database, 'db.operation.name': operation, 'db.query.text': text };
+      return inSpan(`${operation} ${direct.database}`, { kind: SpanKind.CLIENT, attributes }, run);
     },
   };
 }
