@@ -1,12 +1,16 @@
+/** `IN ($1,$2` or `),($3`: a list of placeholders as long as the values it was built for. */
+const variesWithValues = /\bIN \(\$\d+,\s*\$\d+|\),\s*\(\$\d+/i;
+
 /**
  * Names for SQL texts, so that node-postgres prepares each one once per connection and then only
  * binds and executes it: PostgreSQL parses, analyses and plans an unnamed statement on every
  * execution, which for the services' hot statements (a saga's move is one data-modifying `WITH`
  * of several tables) costs more than running it. Measured: docs/performance.md, run 7.
  *
- * Bounded: the first `limit` distinct texts a process sees get a name, later ones go unnamed
- * (a text built with a varying number of parameters, e.g. an `IN` list, would otherwise grow every
- * connection's set of prepared statements, and PostgreSQL's memory with it, without end).
+ * Bounded: a text whose shape follows the number of its values (Prisma writes `IN ($1,$2,...)`
+ * and multi-row `VALUES (...),(...)`, one text per length) goes unnamed, since PostgreSQL keeps a
+ * plan for each prepared statement on each connection; and past the first `limit` distinct texts
+ * a process sees, the rest go unnamed too.
  *
  * Behind a pooler in transaction mode (PgBouncer before 1.21, or without `max_prepared_statements`)
  * named statements break: set `DATABASE_PREPARED_STATEMENTS=false` there.
@@ -23,8 +27,13 @@ export class StatementNames {
   of(text: string): string | undefined {
     if (!this.enabled) return undefined;
     let name = this.names.get(text);
-    if (name === undefined && this.names.size < this.limit) this.names.set(text, (name = `mercado_${this.names.size}`));
+    if (name === undefined && this.names.size < this.limit && !variesWithValues.test(text)) this.names.set(text, (name = `mercado_${this.names.size}`));
     return name;
+  }
+
+  /** How many texts have a name. */
+  get size(): number {
+    return this.names.size;
   }
 }
 

@@ -38,6 +38,15 @@ describe('prepared statements', () => {
     expect(names.of('SELECT 1')).toBe('mercado_0');
   });
 
+  it('leaves unnamed a text as long as its list of values (one text per length would each hold a plan)', () => {
+    const names = new StatementNames(500, true);
+    expect(names.of('SELECT "id" FROM "Payment" WHERE "orderId" IN ($1,$2) OFFSET $3')).toBeUndefined();
+    expect(names.of('INSERT INTO "OrderLine" ("a", "b") VALUES ($1,$2),($3,$4)')).toBeUndefined();
+    expect(names.of('SELECT "id" FROM "Payment" WHERE "orderId" IN ($1) OFFSET $2')).toBe('mercado_0');
+    expect(names.of('SELECT * FROM unnest($1::uuid[], $2::int[]) AS w("id", "n")')).toBe('mercado_1');
+    expect(names.size).toBe(2);
+  });
+
   it('DATABASE_PREPARED_STATEMENTS=false (a pooler in transaction mode) names nothing', () => {
     expect(new StatementNames(500, false).of('SELECT 1')).toBeUndefined();
     const previous = process.env.DATABASE_PREPARED_STATEMENTS;
