@@ -35,7 +35,8 @@ beforeAll(async () => {
     stack,
     secret: testInternalSecret,
     env: { ...receiver.environment(), LOG_LEVEL: 'debug' },
-    onLine: (label, line) => (lines[label] ??= []).push(line),
+    // Log lines are JSON; anything else on a process's output (Node's own warnings) is shown, not parsed.
+    onLine: (label, line) => (line.startsWith('{') ? (lines[label] ??= []).push(line) : console.warn(`[${label}] ${line}`)),
   });
 }, 300_000);
 
