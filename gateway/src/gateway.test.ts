@@ -58,6 +58,12 @@ const post = (body: unknown, headers: Record<string, string> = {}) =>
   fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
 describe('gateway', () => {
+  it("turns off @apollo/gateway's usage reporting to Apollo unless the operator asked for it", () => {
+    // Read by Apollo's constructor (beforeAll started a gateway): unset, Apollo reports usage to
+    // itself and probes the clouds' metadata endpoints. An operator's own value is left alone (??=).
+    expect(process.env.APOLLO_TELEMETRY_DISABLED).toMatch(/^(true|1)$/);
+  });
+
   it('gives up on a subgraph that does not answer in time, without naming it', async () => {
     const res = await post({ query: '{ categories }' });
     const text = await res.text();

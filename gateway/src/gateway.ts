@@ -127,6 +127,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   // Filled in as the supergraph is loaded: what /ready checks, and what the executor fetches with.
   const readiness = gatewayReadiness(opts.readinessTimeoutMs ?? defaultRequestLimits.readinessTimeoutMs);
   const dataSources = new Map<string, RemoteGraphQLDataSource<GatewayContext>>();
+  // @apollo/gateway reports its own usage to Apollo (OTLP metrics to usage-reporting.api.
+  // apollographql.com, after probing the AWS, GCP and Azure metadata endpoints for the cloud it
+  // runs in) unless this variable says not to, and it reads it here, in its constructor. The
+  // system's only door sends nothing to a third party unless its operator asks: `false` does.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     logger: opts.logger,
