@@ -8,6 +8,7 @@ import type { AmqpConnectionManager } from './connection.ts';
 import { envelopeSchema, type IntegrationEvent } from './envelope.ts';
 import { LagRecorder } from './lag.ts';
 import { assertConsumerTopology, type TopologyNames } from './topology.ts';
+import { logChannelErrors } from './channelErrors.ts';
 
 /** Enough deliveries ahead for the next batch to gather while one commits. */
 const DEFAULT_PREFETCH = 1000;
@@ -154,6 +155,7 @@ export class EventConsumer<Tx extends InboxTransaction> {
         await ch.prefetch(this.opts.prefetch ?? DEFAULT_PREFETCH);
       },
     });
+    logChannelErrors(this.channel, this.opts.logger, `${consumer} consumer`);
     // Emitted once the setup ran and the consumers are re-attached on the new channel.
     this.channel.on('connect', () => {
       if (settingUp && !this.stopping) this.attachedOn = settingUp;

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { AmqpConnectionManager } from './connection.ts';
 import { envelopeSchema, type IntegrationEvent } from './envelope.ts';
 import { assertEventsExchange, type TopologyNames } from './topology.ts';
+import { logChannelErrors } from './channelErrors.ts';
 
 /** What a live subscriber hears: an event about its aggregate, or that it may have missed some. */
 export interface LiveListener {
@@ -67,6 +68,7 @@ export class LiveEvents {
         if (resync) this.forEachListener((listener) => listener.resync());
       },
     });
+    logChannelErrors(this.channel, this.opts.logger, 'live events');
   }
 
   /** Connected, consuming. */

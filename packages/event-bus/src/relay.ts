@@ -10,6 +10,7 @@ import { routingKeyOf } from './envelope.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
 import { eventsPublished } from './metrics.ts';
 import { assertEventsExchange, type TopologyNames } from './topology.ts';
+import { logChannelErrors } from './channelErrors.ts';
 
 export interface OutboxRelayOptions {
   databaseUrl: string;
@@ -139,6 +140,7 @@ export class OutboxRelay {
         this.wakeAll(); // loops that waited for the broker: what piled up meanwhile goes now
       },
     });
+    logChannelErrors(this.channel, this.opts.logger, 'outbox relay');
     if (options.waitForBroker !== false) await this.channel.waitForConnect();
     await this.listen();
     this.loops = Array.from({ length: this.opts.concurrency ?? 4 }, (_, loop) => this.run(loop));

@@ -134,6 +134,17 @@ describe('integration events', () => {
     await waitFor(async () => (await outboxCount()) === 0, 10_000, 'every event deleted from the outbox once confirmed');
   }, 180_000);
 
+  it("logs a channel whose setup failed instead of throwing it where nobody catches it (the relay's and a consumer's)", async () => {
+    const { consumer, relay } = await startPipeline();
+    // What amqp-connection-manager emits when a new channel's setup or consumer fails because the
+    // connection closed meanwhile; with no listener, the emit throws inside its connect handler.
+    const failed = new Error('Channel ended, no reply will be forthcoming');
+    for (const component of [consumer, relay]) {
+      const wrapper = (component as unknown as { channel: { emit(event: 'error', err: Error): boolean } }).channel;
+      expect(() => wrapper.emit('error', failed)).not.toThrow();
+    }
+  });
+
   it('holds a consumer to its prefetch on every channel, also after the broker connection was lost', async () => {
     const connection = connectToBroker(amqpUrl, silent, `${ns.prefix}-prefetch`);
     open.push(connection);
