@@ -16,7 +16,7 @@ export { LagRecorder } from './lag.ts';
 export { appendToOutbox, OUTBOX_CHANNEL, type SqlTransaction } from './outbox.ts';
 export { listParked, redriveParked, type ParkedMessage } from './parkingLot.ts';
 export { pgSql, pgTransaction, type PgSql } from './pgTransaction.ts';
-export { statementNames, StatementNames } from './preparedStatements.ts';
+export { preparedQuery, statementNames, StatementNames } from './preparedStatements.ts';
 export { OutboxRelay, type OutboxRelayOptions } from './relay.ts';
 export { assertConsumerTopology, assertEventsExchange, topologyNames, type TopologyNames } from './topology.ts';
 export { declareTopology, deleteTopology } from './declareTopology.ts';

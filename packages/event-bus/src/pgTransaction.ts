@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { statementNames } from './preparedStatements.ts';
+import { preparedQuery as prepared } from './preparedStatements.ts';
 
 /**
  * Prisma's raw-SQL methods over a plain pg client, for code that moves events without Prisma's
@@ -15,11 +15,6 @@ export interface PgSql {
 }
 
 const toText = (strings: TemplateStringsArray) => strings.reduce((acc, s, i) => acc + (i > 0 ? `$${i}` : '') + s, '');
-
-const prepared = (text: string, values: unknown[]): pg.QueryConfig => {
-  const name = statementNames.of(text);
-  return name ? { name, text, values } : { text, values };
-};
 
 export function pgSql(client: pg.ClientBase): PgSql {
   return {

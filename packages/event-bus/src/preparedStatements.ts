@@ -39,3 +39,9 @@ export class StatementNames {
 
 /** The process's names: one per text, whichever pool or client sends it (node-postgres keys its cache by name per connection). */
 export const statementNames = new StatementNames();
+
+/** A query for node-postgres: named (prepared once per connection) when `statementNames` gives it a name. */
+export function preparedQuery(text: string, values: unknown[]): { name?: string; text: string; values: unknown[] } {
+  const name = statementNames.of(text);
+  return name ? { name, text, values } : { text, values };
+}

@@ -1,4 +1,4 @@
-import { statementNames } from '@mercado/event-bus';
+import { preparedQuery, statementNames } from '@mercado/event-bus';
 import { inSpan, SpanKind, tracingActive } from '@mercado/telemetry';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Sql } from '@prisma/client/runtime/client';
@@ -28,8 +28,8 @@ export type PrismaClientClass<TDb> = new (options: PrismaDbOptions) => TDb & {
   $on(eventType: 'query', callback: (event: { query: string }) => void): unknown;
 };
 
-/** The pool under each client `createPrismaDb` made, and who watches its statements. */
-const pools = new WeakMap<object, { pool: pg.Pool; database: string; onQuery?: (sql: string) => void }>();
+/** `directSql` of each client `createPrismaDb` made: its statements on the pool under it. */
+const direct = new WeakMap<object, RawQuery>();
 
 /**
  * A service's own database through Prisma 7's driver adapter for `pg`. `onQuery` sees every
@@ -49,7 +49,7 @@ export function createPrismaDb<TDb>(Client: PrismaClientClass<TDb>, databaseUrl:
     transactionOptions: defaultTransactionOptions,
   });
   if (onQuery) db.$on('query', (e) => onQuery(e.query));
-  pools.set(db as object, { pool, database: new URL(databaseUrl).pathname.slice(1), onQuery });
+  direct.set(db as object, rawQueryOn(pool, new URL(databaseUrl).pathname.slice(1), onQuery));
   return db;
 }
 
@@ -73,25 +73,26 @@ const param = (value: unknown): unknown => (value instanceof Date ? value.toISOS
  * about 0.08 ms of CPU per statement more than the statement's own round trip through `pg`
  * (docs/performance.md, run 7), and a saga runs a dozen of them. Same SQL, same parameters,
  * same prepared statement names; `onQuery` still sees it, and traces get a client span for it.
- * Inside a transaction (or on a client
- * made elsewhere) it is the client's own `$queryRaw`, so the statement stays in the transaction.
+ * Inside a transaction (or on a client made elsewhere) it is the client's own `$queryRaw`, so the
+ * statement stays in the transaction.
  */
 export function directSql(db: RawQuery): RawQuery {
-  const direct = pools.get(db as object);
-  if (!direct) return db;
+  return direct.get(db as object) ?? db;
+}
+
+function rawQueryOn(pool: pg.Pool, database: string, onQuery?: (sql: string) => void): RawQuery {
   return {
     async $queryRaw<T>(query: TemplateStringsArray | Sql, ...values: unknown[]): Promise<T> {
       const sql = query instanceof Sql ? query : new Sql(query, values);
       const text = sql.text;
-      direct.onQuery?.(text);
-      const name = statementNames.of(text);
-      // A client span as OpenTelemetry's database conventions name it (Prisma's own spans do not
-      // see these statements); nothing is recorded when tracing is off.
-      const run = async () => (await direct.pool.query({ ...(name ? { name } : {}), text, values: sql.values.map(param), types })).rows as T;
+      onQuery?.(text);
+      const run = async () => (await pool.query({ ...preparedQuery(text, sql.values.map(param)), types })).rows as T;
       if (!tracingActive()) return run();
+      // A client span as OpenTelemetry's database conventions name it (Prisma's own spans do not
+      // see these statements).
       const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
-      const attributes = { 'db.system.name': 'postgresql', 'db.namespace': direct.database, 'db.operation.name': operation, 'db.query.text': text };
-      return inSpan(`${operation} ${direct.database}`, { kind: SpanKind.CLIENT, attributes }, run);
+      const attributes = { 'db.system.name': 'postgresql', 'db.namespace': database, 'db.operation.name': operation, 'db.query.text': text };
+      return inSpan(`${operation} ${database}`, { kind: SpanKind.CLIENT, attributes }, run);
     },
   };
 }
