@@ -29,7 +29,7 @@ import { closeBrokerConnections } from '@mercado/event-bus/testing';
 import { seedId, seedProducts } from '@mercado/dev-seed';
 import { testInternalSecret } from '@mercado/service-kit/testing';
 import { consumers, gateway, producers, services, type Stack } from '@mercado/system';
-import { SagaLedgers, type LedgerSnapshot } from './sagaInvariants.ts';
+import { SagaLedgers, type LedgerSnapshot } from '../src/sagaInvariants.ts';
 import { Cluster } from './support/cluster.ts';
 import { freshStack } from './support/freshStack.ts';
 

@@ -4,7 +4,7 @@ import { seedId, seedProducts } from '@mercado/dev-seed';
 import { postGraphQL } from '@mercado/service-kit/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
 import { signIn } from './helpers.ts';
-import { SagaLedgers, type LedgerSnapshot } from './sagaInvariants.ts';
+import { SagaLedgers, type LedgerSnapshot } from '../src/sagaInvariants.ts';
 import type { Line } from './sagaHelpers.ts';
 
 // Deadlines are not what this test is about: with 200 sagas on 2 cores none may pass, so that

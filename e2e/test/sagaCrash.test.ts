@@ -5,7 +5,7 @@ import { commandQueue, replyQueue, SagaBus } from '@mercado/saga';
 import { postGraphQL } from '@mercado/service-kit/testing';
 import { startInProcessStack, type InProcessStack } from '../src/index.ts';
 import { signIn } from './helpers.ts';
-import { SagaLedgers, type LedgerSnapshot } from './sagaInvariants.ts';
+import { SagaLedgers, type LedgerSnapshot } from '../src/sagaInvariants.ts';
 import { placeOrder, type Line } from './sagaHelpers.ts';
 import { crashTestLocks, CrashingWorkers, WorkerProcesses } from './sagaWorkerProcesses.ts';
 
@@ -14,7 +14,7 @@ import { crashTestLocks, CrashingWorkers, WorkerProcesses } from './sagaWorkerPr
  * (fixtures/sagaWorkerProcess.ts) that the test SIGKILLs: first each one in the middle of its
  * transactions, then once at every step, right after the step committed and before its
  * message went out. New processes carry on; afterwards every saga has ended and the three
- * databases agree that nothing was reserved, charged or refunded twice (sagaInvariants.ts).
+ * databases agree that nothing was reserved, charged or refunded twice (src/sagaInvariants.ts).
  */
 
 // No deadline passes while workers restart, so each order's outcome depends on stock and

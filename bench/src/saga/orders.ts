@@ -45,14 +45,20 @@ export async function waitForProductReplica(ordersDatabaseUrl: string, timeoutMs
 /**
  * Customers of their own (each with its own credit account, so that they do not queue on one
  * account's row lock), each allowed to spend 10 million, and products restocked far beyond
- * what the run can sell: every saga can succeed.
+ * what the run can sell: every saga can succeed. The fault run passes less of both (`units` per
+ * product, `creditCents` per customer) so that some sagas compensate.
  */
-export async function prepareCustomersAndStock(gatewayUrl: string, customers: number, products: number) {
+export async function prepareCustomersAndStock(
+  gatewayUrl: string,
+  customers: number,
+  products: number,
+  scarcity: { units?: number; creditCents?: (customer: number) => number } = {},
+) {
   const admin = seedUsers.find((u) => u.role === 'admin')!;
   const adminAuth = await signIn(gatewayUrl, admin.email, admin.password);
   const productIds = seedProducts.slice(0, products).map((p) => p.id);
   for (const productId of productIds) {
-    await call(gatewayUrl, 'mutation($id: ID!, $q: Int!) { restock(productId: $id, quantity: $q) { available } }', { id: productId, q: 100_000 }, adminAuth);
+    await call(gatewayUrl, 'mutation($id: ID!, $q: Int!) { restock(productId: $id, quantity: $q) { available } }', { id: productId, q: scarcity.units ?? 100_000 }, adminAuth);
   }
   const run = randomBytes(4).toString('hex');
   const auths: Auth[] = [];
@@ -63,7 +69,7 @@ export async function prepareCustomersAndStock(gatewayUrl: string, customers: nu
     await call(
       gatewayUrl,
       'mutation($id: ID!, $limit: Int!) { setCreditLimit(customerId: $id, creditLimitCents: $limit) { availableCents } }',
-      { id: data.register.user.id, limit: 1_000_000_000 },
+      { id: data.register.user.id, limit: scarcity.creditCents?.(i) ?? 1_000_000_000 },
       adminAuth,
     );
     auths.push({ authorization: `Bearer ${data.register.token}` });
@@ -141,17 +147,20 @@ export interface PlacedOrder {
   confirmedSeenAt: number;
 }
 
+/** An order's lines: two units of one product or one each of two, picked at random. */
+export function randomLines(productIds: readonly string[]): Array<{ productId: string; quantity: number }> {
+  const pick = () => productIds[Math.floor(Math.random() * productIds.length)]!;
+  const [first, second] = [pick(), pick()];
+  return first === second ? [{ productId: first, quantity: 2 }] : [{ productId: first, quantity: 1 }, { productId: second, quantity: 1 }];
+}
+
 /**
  * Places one order of one or two products, waits to be told it is confirmed, then asks once,
  * as a client would, and checks the answer.
  */
 export async function placeAndLearn(gatewayUrl: string, listener: ConfirmationListener, auth: Auth, productIds: string[]): Promise<PlacedOrder> {
-  const pick = () => productIds[Math.floor(Math.random() * productIds.length)]!;
-  const first = pick();
-  const second = pick();
-  const lines = first === second ? [{ productId: first, quantity: 2 }] : [{ productId: first, quantity: 1 }, { productId: second, quantity: 1 }];
   const placedAt = Date.now();
-  const data = await call(gatewayUrl, 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }', { input: { lines, idempotencyKey: `bench-${randomUUID()}` } }, auth);
+  const data = await call(gatewayUrl, 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }', { input: { lines: randomLines(productIds), idempotencyKey: `bench-${randomUUID()}` } }, auth);
   const repliedAt = Date.now();
   const orderId = data.placeOrder.id as string;
   await listener.confirmation(orderId);

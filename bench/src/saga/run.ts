@@ -27,14 +27,14 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bootstrapReadModels, databaseUrlOf, declareBroker, dropStack, prepareDatabases, startSystem, type RunningSystem } from '@mercado/bring-up';
-import { testInternalSecret } from '@mercado/service-kit/testing';
+import { databaseUrlOf, dropStack, type RunningSystem } from '@mercado/bring-up';
 import { gateway, runtimeOf, services, stackFromEnvironment, type Stack } from '@mercado/system';
 import { cpuSummary, fmt, machine, percentiles, round1, sleep, startCpuMeter, table, writeResults, type CpuUse } from '../events/measure.ts';
 import { ConfirmationListener, placeAndLearn, prepareCustomersAndStock, sagaJobCounts, sagaStates, waitForProductReplica, type PlacedOrder } from './orders.ts';
 import { backendPids, startProcessMeter } from './processCpu.ts';
 import { measureRawJobs } from './raw.ts';
 import { SqlCounter } from './sqlCounter.ts';
+import { startBenchSystem } from './system.ts';
 
 process.env.APOLLO_TELEMETRY_DISABLED = '1';
 
@@ -105,9 +105,6 @@ async function main() {
   try {
     const startedAt = performance.now();
     log(`2/4 starting the system (stack ${stack.name}): every subgraph and the gateway in its own process${counter ? ', SQL counted on the wire' : ''}`);
-    await prepareDatabases(stack);
-    await declareBroker(stack);
-    await bootstrapReadModels(stack);
     let processStack = stack;
     if (counter) {
       const url = new URL(stack.postgresUrl);
@@ -116,22 +113,13 @@ async function main() {
       processStack = { ...stack, postgresUrl: url.toString() };
     }
     const cpuProf = args['cpu-prof'] ? resolve(args['cpu-prof']) : undefined;
-    system = await startSystem({
-      stack: processStack,
-      secret: testInternalSecret,
-      env: {
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'development',
-        APOLLO_TELEMETRY_DISABLED: '1',
-        // The bench's customers are few and busy: the per-user limit would throttle them.
-        RATE_LIMIT_POINTS: '100000000',
-        ...(cpuProf ? { NODE_OPTIONS: `--require ${fileURLToPath(new URL('./cpuProfile.cjs', import.meta.url))}`, MERCADO_CPU_PROF_DIR: cpuProf } : {}),
-      },
+    system = await startBenchSystem({
+      stack,
+      processStack,
+      env: cpuProf ? { NODE_OPTIONS: `--require ${fileURLToPath(new URL('./cpuProfile.cjs', import.meta.url))}`, MERCADO_CPU_PROF_DIR: cpuProf } : {},
       ...(subgraphFlags ? { nodeArgs: (name: string) => (name === gateway.name ? runtimeOf(name).nodeFlags : subgraphFlags) } : {}),
       ...(args.node ? { nodeBinary: args.node } : {}),
-      onLine: (label, line) => {
-        if (/"level":(50|60)|Error/.test(line)) log(`    [${label}] ${line.slice(0, 300)}`);
-      },
+      log,
     });
     const gatewayUrl = system.gateways[0]!.url;
     const ordersDb = databaseUrlOf(stack, 'orders');

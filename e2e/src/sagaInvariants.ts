@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { seedProducts } from '@mercado/dev-seed';
-import type { InProcessStack } from '../src/index.ts';
+import type { InProcessStack } from './inProcessStack.ts';
 
 /**
  * The order saga's invariants, read straight from the three databases (orders, inventory,
