@@ -71,6 +71,27 @@ describe('gateway authentication', () => {
     }
   });
 
+  it("runs the caller's own check (the rate limit) alongside the revocation check, only for a token that verifies", async () => {
+    let answerRevocation!: (revoked: boolean) => void;
+    const authenticate = createAuthenticator({ jwksUrl, issuer, audience, isRevoked: () => new Promise((resolve) => (answerRevocation = resolve)) });
+    const alongside: string[] = [];
+    const token = await sign({ role: 'customer' });
+    const pending = authenticate(`Bearer ${token}`, async (viewer) => void alongside.push(viewer.id));
+    await vi.waitFor(() => expect(answerRevocation).toBeTypeOf('function'));
+    // Started before revocation has answered: both reads can leave in one write.
+    expect(alongside).toEqual(['u-1']);
+    answerRevocation(true);
+    expect(await refusal(pending)).toMatchObject({ status: 401, message: expect.stringMatching(/revoked/) });
+
+    // The caller's refusal is the request's, without waiting for revocation's answer.
+    const limited = new HttpError(429, 'RATE_LIMITED', 'Too many requests');
+    expect(await refusal(authenticate(`Bearer ${token}`, () => Promise.reject(limited)))).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+
+    const forged = `${token.slice(0, -4)}AAAA`;
+    expect(await refusal(authenticate(`Bearer ${forged}`, async () => void alongside.push('forged')))).toMatchObject({ status: 401 });
+    expect(alongside).toEqual(['u-1']);
+  });
+
   it('answers 503, not 401, when the key set cannot be fetched', async () => {
     const authenticate = createAuthenticator({ jwksUrl: 'http://127.0.0.1:9/jwks', issuer, audience });
     expect(await refusal(authenticate(`Bearer ${await sign({ role: 'customer' })}`))).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });

@@ -32,6 +32,7 @@ import { apolloOptionsOf, composeGatewayPlugins, type GatewayPlugin } from './pl
 import { assertProductionSecret } from '@mercado/service-kit';
 import { withFastExecutor } from './executor/fastExecutor.ts';
 import { useQueueDashboard, type QueueDashboardOptions } from './queueDashboard.ts';
+import { connectDoorRedis } from './doorRedis.ts';
 import { createRateLimiter, type RateLimitOptions } from './rateLimit.ts';
 import { internalTokenSigner, sharedInternalTokens } from './internalToken.ts';
 import { pinSupergraphNames } from './oneByteNames.ts';
@@ -206,8 +207,13 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   await apollo.start();
   readiness.markStarted();
 
-  const rateLimiter = opts.rateLimit ? await createRateLimiter(opts.rateLimit, opts.logger) : undefined;
-  const revocation = opts.sessionRevocation ? await createSessionRevocationCheck(opts.sessionRevocation, opts.logger) : undefined;
+  // One connection for both checks at the door when they use the same Redis: a signed-in
+  // request's rate-limit count and revocation read then reach Redis in one write (doorRedis.ts).
+  const doorRedisUrl = opts.rateLimit?.redisUrl ?? opts.sessionRevocation?.redisUrl;
+  const doorRedis = doorRedisUrl ? await connectDoorRedis(doorRedisUrl) : undefined;
+  const sharedBy = (url: string) => (url === doorRedisUrl ? doorRedis : undefined);
+  const rateLimiter = opts.rateLimit ? await createRateLimiter(opts.rateLimit, opts.logger, sharedBy(opts.rateLimit.redisUrl)) : undefined;
+  const revocation = opts.sessionRevocation ? await createSessionRevocationCheck(opts.sessionRevocation, opts.logger, sharedBy(opts.sessionRevocation.redisUrl)) : undefined;
   const authenticate = createAuthenticator({ ...opts.auth, ...(revocation ? { isRevoked: revocation.isRevoked } : {}) });
   const signInternalToken = internalTokenSigner(opts.internalTokenSecret);
   const sharedInternalToken = sharedInternalTokens(opts.internalTokenSecret);
@@ -236,19 +242,23 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   });
 
   /**
-   * Counts the request against its user, or against its client address when anonymous. A
-   * refused token counts against the address too, so guessing tokens is limited like anything else.
+   * Counts the request against its user (while the token's revocation is checked: one Redis
+   * write for both), or against its client address when anonymous. A token that does not verify
+   * counts against the address, so guessing tokens is limited like anything else; a revoked one
+   * was counted against its user.
    */
   async function authenticateAndLimit(req: IncomingMessage): Promise<Viewer | null> {
     const address = `ip:${clientAddressOf(req) || 'unknown'}`;
+    let countedUser = false;
+    const countUser = rateLimiter ? (viewer: Viewer) => ((countedUser = true), rateLimiter.consume(`user:${viewer.id}`)) : undefined;
     let viewer: Viewer | null;
     try {
-      viewer = await authenticate(req.headers.authorization);
+      viewer = await authenticate(req.headers.authorization, countUser);
     } catch (error) {
-      await rateLimiter?.consume(address);
+      if (!countedUser) await rateLimiter?.consume(address);
       throw error;
     }
-    await rateLimiter?.consume(viewer ? `user:${viewer.id}` : address);
+    if (!viewer) await rateLimiter?.consume(address);
     return viewer;
   }
 
@@ -330,6 +340,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     await apollo.stop();
     await rateLimiter?.close();
     await revocation?.close();
+    doorRedis?.disconnect();
   };
   let server: Awaited<ReturnType<typeof listen>>;
   try {

@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { deleteRedisKeys, HttpError, type Logger } from '@mercado/service-kit';
+import { connectDoorRedis } from './doorRedis.ts';
 
 export interface RateLimitOptions {
   redisUrl: string;
@@ -17,8 +18,6 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-const CONNECT_WAIT_MS = 2_000;
-
 /**
  * Fixed-window request limits shared by every gateway instance through Redis.
  *
@@ -28,16 +27,9 @@ const CONNECT_WAIT_MS = 2_000;
  * degraded): it counts in process memory with the same limits, so each instance still bounds
  * what one client can do, and logs a warning once per outage.
  */
-export async function createRateLimiter(opts: RateLimitOptions, logger: Logger): Promise<RateLimiter> {
-  // No offline queue and a short command timeout: a request must never wait on a Redis that is not there.
-  // Auto-pipelining: the counts of requests arriving together go to Redis in one write, not one each.
-  const redis = new Redis(opts.redisUrl, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 500,
-    lazyConnect: true,
-    enableAutoPipelining: true,
-  });
+export async function createRateLimiter(opts: RateLimitOptions, logger: Logger, doorRedis?: Redis): Promise<RateLimiter> {
+  // `doorRedis`: the gateway's door connection (doorRedis.ts), which the limiter then does not close.
+  const redis = doorRedis ?? (await connectDoorRedis(opts.redisUrl));
   let degraded = false;
   const degrade = (reason: string) => {
     if (degraded) return;
@@ -49,7 +41,7 @@ export async function createRateLimiter(opts: RateLimitOptions, logger: Logger):
     if (degraded) logger.info('rate limiting: Redis is back');
     degraded = false;
   });
-  await Promise.race([redis.connect().catch(() => {}), new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS).unref())]);
+  if (redis.status !== 'ready') degrade('not connected');
 
   const limits = { keyPrefix: opts.keyPrefix, points: opts.points, duration: opts.durationSeconds };
   const shared = new RateLimiterRedis({ ...limits, storeClient: redis, rejectIfRedisNotReady: true });
@@ -76,7 +68,7 @@ export async function createRateLimiter(opts: RateLimitOptions, logger: Logger):
       }
     },
     async close() {
-      redis.disconnect();
+      if (!doorRedis) redis.disconnect();
     },
   };
 }

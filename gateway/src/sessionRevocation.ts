@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { isSessionRevoked, type Logger } from '@mercado/service-kit';
+import { connectDoorRedis } from './doorRedis.ts';
 
 export interface SessionRevocationOptions {
   redisUrl: string;
@@ -15,19 +16,22 @@ export interface SessionRevocationCheck {
 
 /**
  * The gateway's side of revoking sign-ins (the protocol is service-kit's sessionRevocation.ts):
- * one Redis read per signed-in request, pipelined with the others in flight. When Redis cannot
+ * one Redis read per signed-in request, sent in the same write as the request's rate-limit count
+ * (gateway.ts) and pipelined with the others in flight. When Redis cannot
  * answer the token is accepted and a warning logged: the rate limiter fails the same way, and a
  * token lives an hour at most, while refusing every signed-in user would be a full outage.
  */
-export async function createSessionRevocationCheck(opts: SessionRevocationOptions, logger: Logger): Promise<SessionRevocationCheck> {
-  const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, lazyConnect: true, enableAutoPipelining: true });
+export async function createSessionRevocationCheck(opts: SessionRevocationOptions, logger: Logger, shared?: Redis): Promise<SessionRevocationCheck> {
+  // `shared`: the gateway's door connection (doorRedis.ts), which the check then does not close.
+  const redis = shared ?? (await connectDoorRedis(opts.redisUrl));
   let warned = false;
-  redis.on('error', (error: Error) => {
-    if (!warned) logger.warn({ reason: error.message }, 'session revocation: Redis is unavailable, accepting tokens unchecked until it is back');
+  const warn = (reason: string) => {
+    if (!warned) logger.warn({ reason }, 'session revocation: Redis is unavailable, accepting tokens unchecked until it is back');
     warned = true;
-  });
+  };
+  redis.on('error', (error: Error) => warn(error.message));
   redis.on('ready', () => (warned = false));
-  await Promise.race([redis.connect().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  if (redis.status !== 'ready') warn('not connected');
   return {
     async isRevoked(userId, startedAtMs) {
       try {
@@ -37,7 +41,7 @@ export async function createSessionRevocationCheck(opts: SessionRevocationOption
       }
     },
     async close() {
-      redis.disconnect();
+      if (!shared) redis.disconnect();
     },
   };
 }
