@@ -8,7 +8,7 @@
  * Works on the copy of the system that `npm start` with the same variables runs (STACK_NAME,
  * PORT_OFFSET, HOST, POSTGRES_URL, AMQP_URL).
  */
-import { databaseUrlOf, loadServices } from '@mercado/bring-up';
+import { loadServices, readModelSources, verifyReadModels, withServiceDbs } from '@mercado/bring-up';
 import { listParked, rebuildReadModel, redriveParked, topologyNames, verifyUntilEqual, type ReadModelReport } from '@mercado/event-bus';
 import { consumers as consumingServices, portsOf, urlOf } from '@mercado/system';
 import { scriptStack } from './lib/environment.ts';
@@ -20,17 +20,8 @@ const byName = await loadServices();
 const services = Object.values(byName);
 const consumers = consumingServices.map((s) => s.name);
 
-/** Opens a database client for each service named, runs fn, and closes them. */
-async function withDbs<T>(involved: string[], fn: (dbs: Record<string, unknown>) => Promise<T>): Promise<T> {
-  const dbs = Object.fromEntries(involved.map((n) => [n, byName[n]!.createDb(databaseUrlOf(stack, n))]));
-  try {
-    return await fn(dbs);
-  } finally {
-    for (const db of Object.values(dbs)) await (db as { $disconnect(): Promise<void> }).$disconnect();
-  }
-}
-
-const sourcesOf = (consumer: string) => byName[consumer]!.events?.readModel?.sources ?? [];
+const withDbs = <T>(involved: string[], fn: (dbs: Record<string, unknown>) => Promise<T>) => withServiceDbs(stack, byName, involved, fn);
+const sourcesOf = (consumer: string) => readModelSources(byName, consumer);
 
 function describeReport(r: ReadModelReport): string {
   if (r.equal) return `${r.consumer.padEnd(10)} equal to ${sourcesOf(r.consumer).join(' and ')}: ${r.compared} aggregates`;
@@ -44,17 +35,13 @@ function describeReport(r: ReadModelReport): string {
   ].join('\n');
 }
 
-/** Verifies a read model, looking again each second for up to 30 s while it differs. */
-const checkReadModel = (consumer: string, dbs: Record<string, unknown>) =>
-  verifyUntilEqual({
-    consumer: byName[consumer]!,
-    services: byName,
-    dbs,
-    timeoutMs: 30_000,
-    intervalMs: 1000,
-    onDiffer: (r) =>
-      console.log(`${consumer.padEnd(10)} not equal yet (${r.missing.length + r.behind.length + r.different.length + r.extra.length} of ${r.compared} differ); looking again`),
-  });
+/** Each second for up to 30 s while a read model differs: events may still be in flight. */
+const patience = {
+  timeoutMs: 30_000,
+  intervalMs: 1000,
+  onDiffer: (r: ReadModelReport) =>
+    console.log(`${r.consumer.padEnd(10)} not equal yet (${r.missing.length + r.behind.length + r.different.length + r.extra.length} of ${r.compared} differ); looking again`),
+};
 
 function requireConsumer(): string {
   if (!name || !consumers.includes(name)) {
@@ -82,7 +69,7 @@ switch (command) {
     const consumer = requireConsumer();
     await withDbs([consumer, ...sourcesOf(consumer)], async (dbs) => {
       const result = await rebuildReadModel({ consumer: byName[consumer]!, services: byName, dbs, onProgress: console.log });
-      const report = result.complete ? await checkReadModel(consumer, dbs) : undefined;
+      const report = result.complete ? await verifyUntilEqual({ consumer: byName[consumer]!, services: byName, dbs, ...patience }) : undefined;
       if (report) console.log(describeReport(report));
       process.exitCode = report?.equal ? 0 : 1;
     });
@@ -94,13 +81,9 @@ switch (command) {
       console.error(`name a service with a read model: ${withReadModels.join(', ')}`);
       process.exit(2);
     }
-    let allEqual = true;
-    for (const consumer of name ? [name] : withReadModels) {
-      const report = await withDbs([consumer, ...sourcesOf(consumer)], (dbs) => checkReadModel(consumer, dbs));
-      console.log(describeReport(report));
-      allEqual &&= report.equal;
-    }
-    process.exitCode = allEqual ? 0 : 1;
+    const reports = await verifyReadModels(stack, byName, { ...(name ? { only: [name] } : {}), ...patience });
+    for (const report of reports) console.log(describeReport(report));
+    process.exitCode = reports.every((r) => r.equal) ? 0 : 1;
     break;
   }
   case 'lag': {

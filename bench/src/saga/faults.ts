@@ -14,15 +14,17 @@
  *   3. once every saga has ended, the three databases are checked against each other
  *      (@mercado/e2e's SagaLedgers, the crash and concurrency tests' invariants): no unit sold
  *      twice or that was not there, nothing left reserved or held, each confirmed order's stock
- *      committed and its one payment captured for its total, each rejected order compensated.
+ *      committed and its one payment captured for its total, each rejected order compensated;
+ *      and every read model must come to equal its sources (`npm run events -- verify`): the
+ *      killed processes' outbox relays lost no event on the way.
  *
- * Exits 1 if any invariant fails, a saga does not end within `--drain-seconds`, or no process
- * was killed. Writes bench/results/saga-faults.json.
+ * Exits 1 if any invariant fails, a saga does not end within `--drain-seconds`, a read model
+ * stays different for 60 s, or no process was killed. Writes bench/results/saga-faults.json.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { databaseUrlOf, dropStack, type DeployableProcess, type RunningSystem } from '@mercado/bring-up';
+import { databaseUrlOf, dropStack, loadServices, verifyReadModels, type DeployableProcess, type RunningSystem } from '@mercado/bring-up';
 import { SagaLedgers } from '@mercado/e2e/saga-invariants';
 import { commandQueue, replyQueue } from '@mercado/saga';
 import { stackFromEnvironment, type Stack } from '@mercado/system';
@@ -172,6 +174,8 @@ async function main() {
     const drainSeconds = (Date.now() - drainStart) / 1000;
     const violations = await ledgers.violations(before);
     const orders = await ledgers.sagaOrders();
+    const readModels = await verifyReadModels(stack, await loadServices(), { timeoutMs: 60_000, intervalMs: 1000 });
+    const differing = readModels.filter((r) => !r.equal);
     const outcomes: Record<string, number> = {};
     for (const o of orders) {
       const key = o.status === 'REJECTED' ? `REJECTED ${o.rejectionReason ?? ''}`.trim() : o.status;
@@ -193,10 +197,12 @@ async function main() {
         ['every saga ended', drained ? `yes, ${fmt(drainSeconds)} s after the last order` : 'NO'],
         ['sagas ended during the load, per second', fmt(endedInLoad / loadSeconds)],
         ['invariants violated', count(violations.length)],
+        ['read models equal to their sources', readModels.map((r) => `${r.consumer} ${r.equal ? 'yes' : 'NO'}`).join(', ')],
       ]),
     );
     for (const [reason, count] of refused) log(`    refused ${count}x: ${reason}`);
     for (const v of violations.slice(0, 20)) log(`    VIOLATION ${v}`);
+    for (const r of differing) log(`    READ MODEL ${r.consumer} differs: ${JSON.stringify({ missing: r.missing.slice(0, 5), behind: r.behind.slice(0, 5), different: r.different.slice(0, 5), extra: r.extra.slice(0, 5) })}`);
 
     const results = {
       shape: 'production: one process per subgraph and the gateway; saga processes SIGKILLed at random and replaced',
@@ -208,11 +214,14 @@ async function main() {
       drainSeconds: round1(drainSeconds),
       sagasEndedDuringLoadPerSec: round1(endedInLoad / loadSeconds),
       violations,
+      readModels: readModels.map(({ consumer, compared, equal, missing, behind, different, extra }) => ({ consumer, compared, equal, missing: missing.length, behind: behind.length, different: different.length, extra: extra.length })),
       settings,
       machine: m,
     };
     log(`\nwrote ${writeResults('saga-faults', results)}`);
-    if (violations.length || !drained || kills.length === 0) throw new Error(`fault run failed: ${violations.length} violations, drained ${drained}, ${kills.length} kills`);
+    if (violations.length || differing.length || !drained || kills.length === 0) {
+      throw new Error(`fault run failed: ${violations.length} violations, ${differing.length} read models differ, drained ${drained}, ${kills.length} kills`);
+    }
   } finally {
     await cleanup();
   }
