@@ -10,7 +10,7 @@
  *   2. meanwhile, every `--kill-every` seconds on average, one of the saga's processes (orders,
  *      inventory or payments, at random) is SIGKILLed, whatever it is doing (the saga jobs
  *      active on its queue are counted), and a new one is started in its place, as Kubernetes
- *      would; the jobs it held come back to the new one after BullMQ's lock (30 s);
+ *      would; the jobs it held come back after the saga workers' lock (5 s, sagaWorkerLocks);
  *   3. once every saga has ended, the three databases are checked against each other
  *      (@mercado/e2e's SagaLedgers, the crash and concurrency tests' invariants): no unit sold
  *      twice or that was not there, nothing left reserved or held, each confirmed order's stock

@@ -15,8 +15,8 @@ export interface SagaBusConfig {
   prefix: string;
   /**
    * How soon a job whose worker died is handed out again: its lock expires after
-   * `lockDuration` and another worker's stalled check, every `stalledInterval`, puts it back
-   * (BullMQ's defaults, 30 s each, unless set; tests that kill workers shorten them).
+   * `lockDuration` and a worker's stalled check, every `stalledInterval`, puts it back
+   * (`sagaWorkerLocks` unless set; tests that kill workers shorten them further).
    */
   worker?: Pick<WorkerOptions, 'lockDuration' | 'stalledInterval'>;
   /**
@@ -58,6 +58,16 @@ export type SagaMessage =
   /** The orchestrator's own: a step's deadline has passed (found in its saga's row, never queued). */
   | { kind: 'deadline'; sagaId: string; step: string };
 
+/**
+ * Saga workers' locks: 5 s each, not BullMQ's 30 s. A participant killed while holding a reserve
+ * or authorize command then has it handed to another worker within 5-10 s, before the step's
+ * deadline (SAGA_STEP_TIMEOUT_MS, 10 s) rejects the order as TIMED_OUT; with 30 s every such
+ * order was rejected (bench:saga:faults). A command takes milliseconds and BullMQ renews a running
+ * job's lock every `lockDuration / 2` (one call per worker for all its jobs), so only an event loop
+ * stuck for seconds loses a lock: the job then runs again, which run-once makes harmless.
+ */
+export const sagaWorkerLocks = { lockDuration: 5_000, stalledInterval: 5_000 } as const satisfies SagaBusConfig['worker'];
+
 export const commandQueue = (participant: string) => `${participant}-saga-commands`;
 export const replyQueue = (orchestrator: string) => `${orchestrator}-saga-replies`;
 
@@ -75,8 +85,12 @@ export class SagaBus {
   private readonly queues = new Map<string, Queue>();
   private readonly retention: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'>;
 
+  /** Lock settings for the workers on this bus's queues (SagaBusConfig.worker). */
+  readonly workerLocks: NonNullable<SagaBusConfig['worker']>;
+
   constructor(readonly config: SagaBusConfig) {
     this.retention = retentionOf(config.keepJobs);
+    this.workerLocks = { ...sagaWorkerLocks, ...config.worker };
     // BullMQ requires maxRetriesPerRequest: null: blocking commands must wait through reconnects.
     this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
     // Each open queue listens for this shared connection's errors, but none is open before the

@@ -1,4 +1,4 @@
-export { commandQueue, replyQueue, SagaBus, type SagaBusConfig, type SagaCommand, type SagaMessage, type StepResult } from './bus.ts';
+export { commandQueue, replyQueue, SagaBus, sagaWorkerLocks, type SagaBusConfig, type SagaCommand, type SagaMessage, type StepResult } from './bus.ts';
 export { deleteSagaKeys } from './cleanup.ts';
 export { defineParticipant, type CommandOf, type ParticipantContract, type PayloadOf } from './contract.ts';
 export { inventoryParticipant, paymentsParticipant, sagaIdSchema } from './contracts.ts';

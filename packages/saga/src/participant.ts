@@ -54,7 +54,7 @@ export function startParticipant<C extends ParticipantContract>(opts: Participan
         },
       );
     },
-    { connection, prefix: opts.bus.config.prefix, concurrency: opts.concurrency ?? 20, ...opts.bus.config.worker },
+    { connection, prefix: opts.bus.config.prefix, concurrency: opts.concurrency ?? 20, ...opts.bus.workerLocks },
   );
   worker.on('failed', (job, err) => opts.logger.warn({ err: err.message, job: job?.id, attempts: job?.attemptsMade }, 'saga command failed'));
   worker.on('error', (err) => opts.logger.warn({ err: err.message }, 'saga worker error'));

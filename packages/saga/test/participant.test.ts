@@ -8,7 +8,7 @@ import pino from 'pino';
 import { z } from 'zod';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { defineParticipant, deleteSagaKeys, replyQueue, SagaBus, startParticipant, UnrecoverableError, type SagaMessage, type StepResult } from '../src/index.ts';
+import { defineParticipant, deleteSagaKeys, replyQueue, SagaBus, sagaWorkerLocks, startParticipant, UnrecoverableError, type SagaMessage, type StepResult } from '../src/index.ts';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logger = pino({ level: 'silent' });
@@ -149,6 +149,19 @@ describe('a participant', () => {
     await send(true);
     await until(() => replies.length, (n) => n === 1);
     expect(replies[0]).toMatchObject({ kind: 'reply', sagaId, step: 'cookDinner', result: { ok: true } });
+  });
+
+  it("runs its worker with the bus's locks: 5 s by default, so a dead worker's command returns before a step's deadline", async () => {
+    const standard = new SagaBus({ redisUrl, prefix: `test-saga-${randomUUID().slice(0, 8)}` });
+    const participant = startParticipant({ bus: standard, contract: kitchen, logger, handlers: { cook: async () => ({ ok: true }), wash: async () => ({ ok: true }) } });
+    cleanups.push(() => standard.close(), participant.close);
+    expect(sagaWorkerLocks).toEqual({ lockDuration: 5_000, stalledInterval: 5_000 });
+    expect({ lockDuration: participant.worker.opts.lockDuration, stalledInterval: participant.worker.opts.stalledInterval }).toEqual(sagaWorkerLocks);
+
+    const { bus } = setUp(); // the tests' own, shorter locks
+    const fast = startParticipant({ bus, contract: kitchen, logger, handlers: { cook: async () => ({ ok: true }), wash: async () => ({ ok: true }) } });
+    cleanups.push(fast.close);
+    expect(fast.worker.opts.lockDuration).toBe(1_000);
   });
 
   it('keeps a bounded number of finished jobs per queue, however many sagas go through', async () => {

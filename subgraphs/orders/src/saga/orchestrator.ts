@@ -201,7 +201,7 @@ export function startOrchestrator(opts: OrchestratorOptions): { close: () => Pro
         },
       );
     },
-    { connection, prefix: opts.bus.config.prefix, concurrency: 20, ...opts.bus.config.worker },
+    { connection, prefix: opts.bus.config.prefix, concurrency: 20, ...opts.bus.workerLocks },
   );
   worker.on('failed', (job, err) => opts.logger.warn({ err: err.message, job: job?.id }, 'saga message failed; will retry'));
   worker.on('error', (err) => opts.logger.warn({ err: err.message }, 'saga worker error'));
