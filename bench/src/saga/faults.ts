@@ -11,6 +11,8 @@
  *      inventory or payments, at random) is SIGKILLed, whatever it is doing (the saga jobs
  *      active on its queue are counted), and a new one is started in its place, as Kubernetes
  *      would; the jobs it held come back after the saga workers' lock (5 s, sagaWorkerLocks);
+ *      with `--wipe-redis-at S`, every Redis key of the stack is also deleted once, S seconds in
+ *      (at once, as a Redis restarted without its data; `--wipe-in-batches`: as evictions would);
  *   3. once every saga has ended, the three databases are checked against each other
  *      (@mercado/e2e's SagaLedgers, the crash and concurrency tests' invariants): no unit sold
  *      twice or that was not there, nothing left reserved or held, each confirmed order's stock
@@ -26,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { databaseUrlOf, dropStack, loadServices, verifyReadModels, type DeployableProcess, type RunningSystem } from '@mercado/bring-up';
 import { SagaLedgers } from '@mercado/e2e/saga-invariants';
-import { commandQueue, replyQueue } from '@mercado/saga';
+import { commandQueue, deleteSagaKeys, replyQueue } from '@mercado/saga';
 import { stackFromEnvironment, type Stack } from '@mercado/system';
 import { fmt, machine, round1, sleep, table, writeResults } from '../events/measure.ts';
 import { call, prepareCustomersAndStock, randomLines, sagaStates, waitForProductReplica, type Auth } from './orders.ts';
@@ -43,6 +45,12 @@ const { values: args } = parseArgs({
     products: { type: 'string', default: '10' },
     customers: { type: 'string', default: '64' },
     'drain-seconds': { type: 'string', default: '300' },
+    // Seconds into the load: delete every Redis key of the stack once, as a Redis that lost its
+    // data would (the saga queues' jobs, rate-limit counts, ended sessions).
+    'wipe-redis-at': { type: 'string' },
+    // ...in batches of 1,000 instead, interleaved with the workers, as evictions would: jobs
+    // whose hash goes while their id is being moved are left with no data.
+    'wipe-in-batches': { type: 'boolean', default: false },
   },
 });
 const settings = {
@@ -56,6 +64,8 @@ const settings = {
   // their later orders are declined after their stock was reserved, which must be released.
   limitedCreditCents: 30_000,
   drainSeconds: Number(args['drain-seconds']),
+  wipeRedisAtSeconds: args['wipe-redis-at'] === undefined ? null : Number(args['wipe-redis-at']),
+  wipeInBatches: args['wipe-in-batches']!,
 };
 const victims = ['orders', 'inventory', 'payments'] as const;
 /** The saga queue whose jobs each victim holds while it works on them. */
@@ -76,7 +86,9 @@ interface Kill {
 async function killAtRandom(system: RunningSystem, redis: Redis, prefix: string, started: number, stopped: () => boolean, kills: Kill[]) {
   const current = new Map<string, DeployableProcess>(victims.map((name) => [name, system.services.find((p) => p.name === name)!]));
   for (;;) {
-    await sleep(settings.killEverySeconds * 1000 * (0.5 + Math.random()));
+    // The next kill, or the end of the load, whichever comes first.
+    const next = Date.now() + settings.killEverySeconds * 1000 * (0.5 + Math.random());
+    while (!stopped() && Date.now() < next) await sleep(Math.min(200, next - Date.now()));
     if (stopped()) return;
     const name = victims[Math.floor(Math.random() * victims.length)]!;
     const heldJobs = await redis.llen(`${prefix}:${queueOf[name]}:active`);
@@ -86,6 +98,18 @@ async function killAtRandom(system: RunningSystem, redis: Redis, prefix: string,
     kills.push({ at: (at - started) / 1000, name, heldJobs, downMs: Date.now() - at });
     log(`    ${((at - started) / 1000).toFixed(1)} s: killed ${name} with ${heldJobs} saga jobs active on its queue; a new one was ready ${((Date.now() - at) / 1000).toFixed(1)} s later`);
   }
+}
+
+/**
+ * Every key of the stack gone at one instant, as after a Redis restart that kept no data: one
+ * script, which nothing can interleave with. (Deleting them in batches, as cleanups do, is another
+ * fault: a worker that moves a job whose hash was just deleted leaves a job with no data behind.)
+ */
+async function loseRedisData(redis: Redis, prefix: string): Promise<number> {
+  const script = `local keys = redis.call('KEYS', ARGV[1])
+    for i = 1, #keys, 1000 do redis.call('DEL', unpack(keys, i, math.min(i + 999, #keys))) end
+    return #keys`;
+  return Number(await redis.eval(script, 0, `${prefix}:*`));
 }
 
 async function main() {
@@ -135,6 +159,15 @@ async function main() {
     let loading = true;
     const kills: Kill[] = [];
     const killer = killAtRandom(system, redis, stack.name, started, () => !loading, kills);
+    const { wipeRedisAtSeconds } = settings;
+    let wipedKeys: number | null = null;
+    const wipe =
+      wipeRedisAtSeconds === null
+        ? undefined
+        : sleep(wipeRedisAtSeconds * 1000).then(async () => {
+            wipedKeys = settings.wipeInBatches ? await deleteSagaKeys(stack.redisUrl, stack.name) : await loseRedisData(redis, stack.name);
+            log(`    ${wipeRedisAtSeconds.toFixed(1)} s: deleted every Redis key of the stack (${count(wipedKeys)}) ${settings.wipeInBatches ? 'in batches, as evictions would' : 'at once, as a Redis that lost its data'}`);
+          });
     const refused = new Map<string, number>();
     let accepted = 0;
     const inFlight: Promise<void>[] = [];
@@ -159,6 +192,7 @@ async function main() {
     await Promise.all(inFlight);
     loading = false;
     await killer;
+    await wipe;
     const refusedCount = [...refused.values()].reduce((a, b) => a + b, 0);
     log(`    ${count(accepted)} orders accepted, ${count(refusedCount)} requests refused (the gateway logged ${count(quietErrors.get('gateway') ?? 0)} refused connections to orders), ${kills.length} processes killed\n`);
 
@@ -194,6 +228,7 @@ async function main() {
         ['processes killed', `${kills.length} (${victims.map((v) => `${v} ${kills.filter((k) => k.name === v).length}`).join(', ')})`],
         ['  saga jobs active on their queues when killed', count(kills.reduce((a, k) => a + k.heldJobs, 0))],
         ['  until the replacement was ready, median', `${fmt(kills.map((k) => k.downMs).sort((a, b) => a - b)[Math.floor(kills.length / 2)] ?? NaN)} ms`],
+        ...(wipedKeys === null ? [] : [['Redis keys deleted mid-run', `${count(wipedKeys)} at ${wipeRedisAtSeconds} s${settings.wipeInBatches ? ', in batches' : ', at once'}`]]),
         ['every saga ended', drained ? `yes, ${fmt(drainSeconds)} s after the last order` : 'NO'],
         ['sagas ended during the load, per second', fmt(endedInLoad / loadSeconds)],
         ['invariants violated', count(violations.length)],
@@ -210,6 +245,7 @@ async function main() {
       outcomes,
       refused: Object.fromEntries(refused),
       kills,
+      wipedRedisKeys: wipedKeys,
       drained,
       drainSeconds: round1(drainSeconds),
       sagasEndedDuringLoadPerSec: round1(endedInLoad / loadSeconds),

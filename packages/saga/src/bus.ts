@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions, type WorkerOptions } from 'bullmq';
+import { Queue, type Job, type JobsOptions, type JobState, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { traceHeaders } from '@mercado/telemetry';
 
@@ -80,6 +80,15 @@ const retentionOf = (count = 10_000): Pick<JobsOptions, 'removeOnComplete' | 're
   removeOnFail: { age: 7 * 24 * 3600, count },
 });
 
+/**
+ * A job's state, 'unknown' for a job left without its data: a hash with no name, which BullMQ
+ * writes when it moves a job whose hash has just gone. Retrying one only fails it again.
+ */
+async function stateOf(job: Job | undefined): Promise<JobState | 'unknown' | undefined> {
+  if (!job) return undefined;
+  return job.name ? job.getState() : 'unknown';
+}
+
 export class SagaBus {
   readonly connection: Redis;
   private readonly queues = new Map<string, Queue>();
@@ -108,20 +117,30 @@ export class SagaBus {
 
   /**
    * Retried with exponential backoff by the participant's worker; the id makes it once-only.
-   * `resend` (the orchestrator's sweep) also revives a copy that exhausted its attempts while
-   * the participant was down.
+   * `resend` (the orchestrator's sweep, for a step its saga still waits on) also revives what
+   * the step's jobs left behind:
+   * - the command or its reply failed for good (BullMQ fails a job whose worker died while
+   *   holding it twice): it is retried. Otherwise the saga would wait forever, since re-adding
+   *   a job whose id is kept is a no-op.
+   * - the command finished but its reply is gone, or either job is left without its data or
+   *   state (a Redis that lost part of its data: an evicted key, a partial restore). The
+   *   command's job is removed and the command sent again; the participant's run-once answers
+   *   it with the result it stored.
    */
   async sendCommand(participant: string, command: SagaCommand, opts: { resend?: boolean } = {}): Promise<void> {
     const queue = this.queue(commandQueue(participant));
     const id = jobId(command.sagaId, command.step);
     if (opts.resend) {
       const existing = await queue.getJob(id);
-      if (existing && (await existing.isFailed())) return void (await existing.retry());
-      // The participant did answer, but the reply failed for good on the orchestrator's side
-      // (BullMQ fails a job whose worker died while holding it twice): without reviving it the
-      // saga would wait forever, since the command above is done and re-adding it is a no-op.
+      const state = await stateOf(existing);
+      if (state === 'failed') return void (await existing!.retry());
       const reply = await this.queue(command.replyTo).getJob(jobId(command.sagaId, command.step, 'reply'));
-      if (reply && (await reply.isFailed())) return void (await reply.retry());
+      const replyState = await stateOf(reply);
+      if (replyState === 'failed') return void (await reply!.retry());
+      if (state === 'unknown' || (state === 'completed' && (!reply || replyState === 'unknown'))) {
+        if (replyState === 'unknown') await reply!.remove();
+        await existing!.remove();
+      }
     }
     // The trace of whatever sends it (placeOrder's request, the reply before it) goes with it.
     const trace = traceHeaders();

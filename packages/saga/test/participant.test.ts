@@ -151,6 +151,53 @@ describe('a participant', () => {
     expect(replies[0]).toMatchObject({ kind: 'reply', sagaId, step: 'cookDinner', result: { ok: true } });
   });
 
+  it('a resend runs a finished command again when Redis lost its reply, whole or leaving a job with no data', async () => {
+    const { bus, prefix, replies } = setUp();
+    let cooked = 0;
+    const participant = startParticipant({ bus, contract: kitchen, logger, handlers: { cook: async () => (cooked++, { ok: true }), wash: async () => ({ ok: true }) } });
+    cleanups.push(participant.close);
+    const sagaId = randomUUID();
+    const cook = command(sagaId, 'cookDinner', 'cook', { dish: 'rice', portions: 1 });
+    const replyQueueOf = bus.queue(replyQueue('test'));
+    const replyId = `${sagaId}.cookDinner.reply`;
+    await bus.sendCommand('kitchen', cook);
+    await until(() => replies.length, (n) => n === 1);
+    await until(() => bus.queue('kitchen-saga-commands').getJobState(`${sagaId}.cookDinner`), (state) => state === 'completed');
+
+    // While the command's job is kept, sending it again does nothing, and so does a resend while its reply is there.
+    await bus.sendCommand('kitchen', cook, { resend: true });
+    await until(() => replyQueueOf.getJobState(replyId), (state) => state === 'completed');
+    expect(cooked).toBe(1);
+
+    // The reply is gone: the command runs again and answers again.
+    await (await replyQueueOf.getJob(replyId))!.remove();
+    await bus.sendCommand('kitchen', cook, { resend: true });
+    await until(() => replies.length, (n) => n === 2);
+    expect(cooked).toBe(2);
+
+    // The reply is a hash with no job in it (what a worker leaves when it moves a job whose data was just evicted).
+    await until(() => replyQueueOf.getJobState(replyId), (state) => state === 'completed');
+    await (await replyQueueOf.getJob(replyId))!.remove();
+    const redis = new Redis(redisUrl);
+    cleanups.push(async () => redis.quit());
+    await redis.hset(`${prefix}:${replyQueue('test')}:${replyId}`, 'processedOn', Date.now());
+    expect(await replyQueueOf.getJobState(replyId)).toBe('unknown');
+    await bus.sendCommand('kitchen', cook, { resend: true });
+    await until(() => replies.length, (n) => n === 3);
+    expect(cooked).toBe(3);
+
+    // The command itself is a hash with no job in it, failed (its worker found no data): retrying it would fail again.
+    await until(() => bus.queue('kitchen-saga-commands').getJobState(`${sagaId}.cookDinner`), (state) => state === 'completed');
+    await (await bus.queue('kitchen-saga-commands').getJob(`${sagaId}.cookDinner`))!.remove();
+    await (await replyQueueOf.getJob(replyId))!.remove();
+    await redis.hset(`${prefix}:kitchen-saga-commands:${sagaId}.cookDinner`, 'processedOn', Date.now());
+    await redis.zadd(`${prefix}:kitchen-saga-commands:failed`, Date.now(), `${sagaId}.cookDinner`);
+    expect(await bus.queue('kitchen-saga-commands').getJobState(`${sagaId}.cookDinner`)).toBe('failed');
+    await bus.sendCommand('kitchen', cook, { resend: true });
+    await until(() => replies.length, (n) => n === 4);
+    expect(cooked).toBe(4);
+  });
+
   it("runs its worker with the bus's locks: 5 s by default, so a dead worker's command returns before a step's deadline", async () => {
     const standard = new SagaBus({ redisUrl, prefix: `test-saga-${randomUUID().slice(0, 8)}` });
     const participant = startParticipant({ bus: standard, contract: kitchen, logger, handlers: { cook: async () => ({ ok: true }), wash: async () => ({ ok: true }) } });
