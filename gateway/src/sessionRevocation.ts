@@ -21,9 +21,9 @@ export interface SessionRevocationCheck {
  * answer the token is accepted and a warning logged: the rate limiter fails the same way, and a
  * token lives an hour at most, while refusing every signed-in user would be a full outage.
  */
-export async function createSessionRevocationCheck(opts: SessionRevocationOptions, logger: Logger, shared?: Redis): Promise<SessionRevocationCheck> {
-  // `shared`: the gateway's door connection (doorRedis.ts), which the check then does not close.
-  const redis = shared ?? (await connectDoorRedis(opts.redisUrl));
+export async function createSessionRevocationCheck(opts: SessionRevocationOptions, logger: Logger, doorRedis?: Redis): Promise<SessionRevocationCheck> {
+  // `doorRedis`: the gateway's door connection (doorRedis.ts), which the check then does not close.
+  const redis = doorRedis ?? (await connectDoorRedis(opts.redisUrl));
   let warned = false;
   const warn = (reason: string) => {
     if (!warned) logger.warn({ reason }, 'session revocation: Redis is unavailable, accepting tokens unchecked until it is back');
@@ -41,7 +41,7 @@ export async function createSessionRevocationCheck(opts: SessionRevocationOption
       }
     },
     async close() {
-      if (!shared) redis.disconnect();
+      if (!doorRedis) redis.disconnect();
     },
   };
 }
